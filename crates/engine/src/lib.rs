@@ -1,0 +1,163 @@
+//! The use cases of one connector, behind the `Connector` facade that the HTTP layer, the CLI
+//! and the apps call.
+//!
+//! This crate exists to hold everything a connector *does* (answer a catalog request, decide a
+//! contract request, hand out and check data-plane tokens, drive negotiations and transfers to
+//! their end) independently of how messages travel. Inbound messages arrive as domain calls;
+//! outbound ones leave through the `Peer` trait, which the server crate implements over HTTP.
+//!
+//! It must never know HTTP, JSON-LD or SQL: wire conversion happens in `server`, storage in
+//! `store`. Every policy decision is taken here, with the `policy` crate, so that no route can
+//! forget one.
+
+mod catalog;
+mod dataplane;
+mod error;
+mod management;
+mod negotiations;
+mod peer;
+mod transfers;
+mod workers;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tsunagu_store::Store;
+
+pub use catalog::{CatalogEntry, CatalogOffer, CatalogQuery};
+pub use dataplane::{DataStream, PushDelivery};
+pub use error::EngineError;
+pub use management::{NewAssetRequest, NewContractDefinition, NewPolicyDefinition};
+pub use negotiations::{
+    ContractOfferIn, ContractRequestIn, StartNegotiation, agreement_policy_json,
+};
+pub use peer::{ByteStream, NegotiationAck, OwnIdentity, Peer, PeerError, TransferAck};
+pub use transfers::{StartTransfer, TransferRequestIn};
+pub use workers::Workers;
+
+/// A counter-party whose identity the HTTP layer has established. Handlers receive it from the
+/// authentication seam; only that seam creates one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedCaller {
+    participant_id: String,
+    attributes: BTreeMap<String, Vec<String>>,
+}
+
+impl VerifiedCaller {
+    /// Made by an authenticator after it has verified who is calling. Nothing else should call
+    /// this: a caller built from unchecked input defeats every policy.
+    pub fn authenticated(participant_id: String, attributes: BTreeMap<String, Vec<String>>) -> Self {
+        VerifiedCaller {
+            participant_id,
+            attributes,
+        }
+    }
+
+    pub fn participant_id(&self) -> &str {
+        &self.participant_id
+    }
+
+    pub fn attributes(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.attributes
+    }
+}
+
+/// What the engine needs to know about its own connector.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// This company's participant id (its DID once identity lands).
+    pub participant_id: String,
+    /// Public base URL of this connector's DSP endpoints, e.g. `https://cfp.example.com/dsp`.
+    pub dsp_url: String,
+    /// Public base URL of this connector's data plane, e.g. `https://cfp.example.com/data`.
+    pub data_url: String,
+    /// How long a pull token stays valid.
+    pub token_lifetime: Duration,
+    /// Identifies this process in leases.
+    pub worker_id: String,
+    /// How long a claimed row stays leased to this process.
+    pub lease: Duration,
+    /// How many rows one claim takes and how many deliveries run at once.
+    pub batch: u32,
+    /// How often idle workers look for due work (they are also woken on every change).
+    pub poll_interval: Duration,
+    /// Size of the chunks in which stored asset bytes are kept.
+    pub chunk_size: usize,
+}
+
+impl Settings {
+    pub fn new(participant_id: String, dsp_url: String, data_url: String) -> Self {
+        Settings {
+            participant_id,
+            dsp_url,
+            data_url,
+            token_lifetime: Duration::from_secs(3600),
+            worker_id: uuid::Uuid::new_v4().to_string(),
+            lease: Duration::from_secs(30),
+            batch: 64,
+            poll_interval: Duration::from_millis(500),
+            chunk_size: 1 << 20,
+        }
+    }
+
+    /// The callback base address this connector gives providers when it acts as consumer.
+    pub fn callback_address(&self) -> String {
+        format!("{}/callback", self.dsp_url.trim_end_matches('/'))
+    }
+}
+
+/// The connector facade. Cheap to clone; all clones share one store, peer and workers.
+#[derive(Clone)]
+pub struct Connector {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    peer: Arc<dyn Peer>,
+    settings: Settings,
+    negotiation_work: Notify,
+    transfer_work: Notify,
+}
+
+impl Connector {
+    pub fn new(store: Arc<dyn Store>, peer: Arc<dyn Peer>, settings: Settings) -> Self {
+        Connector {
+            inner: Arc::new(Inner {
+                store,
+                peer,
+                settings,
+                negotiation_work: Notify::new(),
+                transfer_work: Notify::new(),
+            }),
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.inner.store.as_ref()
+    }
+
+    pub fn participant_id(&self) -> &str {
+        &self.inner.settings.participant_id
+    }
+
+    fn peer(&self) -> &dyn Peer {
+        self.inner.peer.as_ref()
+    }
+}
+
+/// Milliseconds since the Unix epoch, the time unit of every stored record.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A fresh process or record identifier.
+pub(crate) fn new_id() -> String {
+    format!("urn:uuid:{}", uuid::Uuid::new_v4())
+}

@@ -1,0 +1,104 @@
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::Stream;
+use tsunagu_core::{Negotiation, NegotiationAction, Transfer, TransferAction};
+
+/// Bytes on their way, never all in memory at once.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+
+/// Why a message could not be delivered.
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    /// The counter-party answered and refused (a 4xx): retrying the same message is pointless.
+    #[error("refused with status {status}: {detail}")]
+    Refused { status: u16, detail: String },
+    /// Nobody answered, or the answer was a 5xx: worth another try later.
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+    /// The answer could not be understood.
+    #[error("invalid answer: {0}")]
+    InvalidAnswer(String),
+}
+
+impl PeerError {
+    pub fn is_permanent(&self) -> bool {
+        !matches!(self, PeerError::Unreachable(_))
+    }
+}
+
+/// What the counter-party's acknowledgement of a negotiation message told us.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NegotiationAck {
+    /// The counter-party's process id, learnt from the answer to an initial message.
+    pub counter_party_pid: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransferAck {
+    pub counter_party_pid: Option<String>,
+}
+
+/// The outbound side of the protocol: everything a connector says to another one. The server
+/// crate implements it over HTTPS; it owns the conversion of domain records to wire messages.
+#[async_trait]
+pub trait Peer: Send + Sync + 'static {
+    /// Sends the message `action` stands for, about `negotiation`, to its counter-party.
+    /// `own` identifies this connector (its participant id and callback address).
+    async fn send_negotiation_message(
+        &self,
+        own: &OwnIdentity,
+        negotiation: &Negotiation,
+        action: &NegotiationAction,
+    ) -> Result<NegotiationAck, PeerError>;
+
+    /// Sends a transfer message. For a provider's start of a pull transfer, `pull_address`
+    /// carries the data-plane endpoint and the token to hand out.
+    async fn send_transfer_message(
+        &self,
+        own: &OwnIdentity,
+        transfer: &Transfer,
+        action: &TransferAction,
+        pull_address: Option<(&str, &str)>,
+    ) -> Result<TransferAck, PeerError>;
+
+    /// Asks a provider for its catalog; returns the catalog JSON and the `next` page link.
+    async fn request_catalog(
+        &self,
+        own: &OwnIdentity,
+        dsp_url: &str,
+        request: serde_json::Value,
+    ) -> Result<(serde_json::Value, Option<String>), PeerError>;
+
+    /// Fetches the bytes of a started pull transfer from the provider's data plane.
+    async fn pull(
+        &self,
+        endpoint: &str,
+        token: &str,
+    ) -> Result<(Option<String>, ByteStream), PeerError>;
+
+    /// Delivers bytes to a consumer's push endpoint.
+    async fn push(
+        &self,
+        endpoint: &str,
+        token: Option<&str>,
+        media_type: Option<&str>,
+        body: ByteStream,
+    ) -> Result<(), PeerError>;
+
+    /// Reads an asset's bytes from one of the provider's own systems (a URL only the provider
+    /// configured).
+    async fn fetch_source(
+        &self,
+        url: &str,
+        auth_header: Option<(&str, &str)>,
+    ) -> Result<(Option<String>, ByteStream), PeerError>;
+}
+
+/// Who this connector is, as the peer needs it to address and sign messages.
+#[derive(Debug, Clone)]
+pub struct OwnIdentity {
+    pub participant_id: String,
+    pub callback_address: String,
+}

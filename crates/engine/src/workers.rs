@@ -1,0 +1,343 @@
+//! Workers drive negotiations and transfers forward: they claim rows with a pending action
+//! (a message owed to the counter-party), deliver it, and record the outcome. Leases make
+//! replicas on one database share the work without doing any of it twice, and a replica that
+//! dies leaves its rows to the others once their leases run out.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use tsunagu_core::{Negotiation, Role, Transfer, TransferAction, TransferMode};
+use tsunagu_store::{Claim, StoreError};
+
+use crate::dataplane::{new_token, token_digest};
+use crate::{Connector, EngineError, now_ms};
+
+/// The running workers of one connector. Dropping it stops them.
+pub struct Workers {
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for handle in &self.handles {
+            handle.abort();
+        }
+    }
+}
+
+impl Connector {
+    /// Starts the negotiation and transfer workers on the current tokio runtime.
+    pub fn spawn_workers(&self) -> Workers {
+        let negotiations = {
+            let connector = self.clone();
+            tokio::spawn(async move { connector.negotiation_loop().await })
+        };
+        let transfers = {
+            let connector = self.clone();
+            tokio::spawn(async move { connector.transfer_loop().await })
+        };
+        Workers {
+            handles: vec![negotiations, transfers],
+        }
+    }
+
+    fn claim(&self, limit: u32) -> Claim<'_> {
+        Claim {
+            owner: &self.settings().worker_id,
+            now_ms: now_ms(),
+            lease_ms: self.settings().lease.as_millis() as i64,
+            limit,
+        }
+    }
+
+    async fn idle(&self, notify: &tokio::sync::Notify) {
+        let _ = tokio::time::timeout(self.settings().poll_interval, notify.notified()).await;
+    }
+
+    async fn negotiation_loop(self) {
+        let slots = Arc::new(Semaphore::new(self.settings().batch as usize));
+        loop {
+            let free = slots.available_permits() as u32;
+            if free == 0 {
+                let _ = slots.acquire().await.map(drop);
+                continue;
+            }
+            let claimed = match self.store().claim_negotiations(self.claim(free)).await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::error!(%error, "claiming negotiations failed");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            if claimed.is_empty() {
+                self.idle(&self.inner.negotiation_work).await;
+                continue;
+            }
+            for negotiation in claimed {
+                let Ok(permit) = slots.clone().acquire_owned().await else {
+                    return;
+                };
+                let connector = self.clone();
+                tokio::spawn(async move {
+                    connector.deliver_negotiation(negotiation).await;
+                    drop(permit);
+                    connector.inner.negotiation_work.notify_one();
+                });
+            }
+        }
+    }
+
+    async fn transfer_loop(self) {
+        let slots = Arc::new(Semaphore::new(self.settings().batch as usize));
+        loop {
+            let free = slots.available_permits() as u32;
+            if free == 0 {
+                let _ = slots.acquire().await.map(drop);
+                continue;
+            }
+            let claimed = match self.store().claim_transfers(self.claim(free)).await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::error!(%error, "claiming transfers failed");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            if claimed.is_empty() {
+                self.idle(&self.inner.transfer_work).await;
+                continue;
+            }
+            for transfer in claimed {
+                let Ok(permit) = slots.clone().acquire_owned().await else {
+                    return;
+                };
+                let connector = self.clone();
+                tokio::spawn(async move {
+                    connector.deliver_transfer(transfer).await;
+                    drop(permit);
+                    connector.inner.transfer_work.notify_one();
+                });
+            }
+        }
+    }
+
+    /// Delivers the pending message of one claimed negotiation and records the outcome.
+    async fn deliver_negotiation(&self, mut negotiation: Negotiation) {
+        let Some(pending) = negotiation.pending.clone() else {
+            self.release_negotiation(negotiation).await;
+            return;
+        };
+        let outcome = self
+            .peer()
+            .send_negotiation_message(&self.own_identity(), &negotiation, &pending.action)
+            .await;
+        if let Err(error) = &outcome {
+            tracing::warn!(negotiation = %negotiation.id, action = ?pending.action, %error, "delivery failed");
+        }
+        loop {
+            let now = now_ms();
+            match &outcome {
+                Ok(ack) => {
+                    if negotiation.delivered(pending.seq, now) {
+                        if let Some(pid) = &ack.counter_party_pid {
+                            let other = match negotiation.role {
+                                Role::Consumer => &mut negotiation.provider_pid,
+                                Role::Provider => &mut negotiation.consumer_pid,
+                            };
+                            if other.is_none() {
+                                *other = Some(pid.clone());
+                            }
+                        }
+                    }
+                }
+                Err(error) => {
+                    negotiation.delivery_failed(pending.seq, &error.to_string(), error.is_permanent(), now);
+                }
+            }
+            match self.store().finish_negotiation_work(&mut negotiation).await {
+                Ok(()) => return,
+                Err(StoreError::Conflict(_)) => match self.store().negotiation(&negotiation.id).await {
+                    Ok(Some(fresh)) => negotiation = fresh,
+                    Ok(None) => return,
+                    Err(error) => {
+                        tracing::error!(%error, "re-reading a negotiation failed; its lease will expire");
+                        return;
+                    }
+                },
+                Err(error) => {
+                    tracing::error!(%error, "recording a delivery failed; its lease will expire");
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn release_negotiation(&self, mut negotiation: Negotiation) {
+        if let Err(error) = self.store().finish_negotiation_work(&mut negotiation).await {
+            tracing::debug!(%error, "releasing a negotiation lease failed; it will expire");
+        }
+    }
+
+    /// Delivers the pending action of one claimed transfer and records the outcome.
+    async fn deliver_transfer(&self, mut transfer: Transfer) {
+        let Some(pending) = transfer.pending.clone() else {
+            let _ = self.store().finish_transfer_work(&mut transfer).await;
+            return;
+        };
+        let outcome: Result<Option<String>, (String, bool)> = match &pending.action {
+            TransferAction::Push => self.push_now(&transfer).await.map(|()| None),
+            TransferAction::SendStart
+                if transfer.role == Role::Provider && transfer.mode == TransferMode::Pull =>
+            {
+                match self.issue_pull_token(&mut transfer).await {
+                    Ok(Some(token)) => {
+                        let endpoint = self.settings().data_url.clone();
+                        self.peer()
+                            .send_transfer_message(
+                                &self.own_identity(),
+                                &transfer,
+                                &pending.action,
+                                Some((&endpoint, &token)),
+                            )
+                            .await
+                            .map(|ack| ack.counter_party_pid)
+                            .map_err(|e| (e.to_string(), e.is_permanent()))
+                    }
+                    // The transfer moved on while we prepared; whoever moved it owns it now.
+                    Ok(None) => return,
+                    Err(error) => {
+                        tracing::error!(%error, "issuing a pull token failed; the lease will expire");
+                        return;
+                    }
+                }
+            }
+            action => self
+                .peer()
+                .send_transfer_message(&self.own_identity(), &transfer, action, None)
+                .await
+                .map(|ack| ack.counter_party_pid)
+                .map_err(|e| (e.to_string(), e.is_permanent())),
+        };
+        if let Err((error, _)) = &outcome {
+            tracing::warn!(transfer = %transfer.id, action = ?pending.action, %error, "delivery failed");
+        }
+        loop {
+            let now = now_ms();
+            match &outcome {
+                Ok(counter_party_pid) => {
+                    if transfer.delivered(pending.seq, now) {
+                        if let Some(pid) = counter_party_pid {
+                            let other = match transfer.role {
+                                Role::Consumer => &mut transfer.provider_pid,
+                                Role::Provider => &mut transfer.consumer_pid,
+                            };
+                            if other.is_none() {
+                                *other = Some(pid.clone());
+                            }
+                        }
+                        self.follow_up(&mut transfer, &pending.action, now);
+                    }
+                }
+                Err((error, permanent)) => {
+                    transfer.delivery_failed(pending.seq, error, *permanent, now);
+                }
+            }
+            match self.store().finish_transfer_work(&mut transfer).await {
+                Ok(()) => {
+                    if transfer.pending.is_some() {
+                        self.inner.transfer_work.notify_one();
+                    }
+                    return;
+                }
+                Err(StoreError::Conflict(_)) => match self.store().transfer(&transfer.id).await {
+                    Ok(Some(fresh)) => transfer = fresh,
+                    Ok(None) => return,
+                    Err(error) => {
+                        tracing::error!(%error, "re-reading a transfer failed; its lease will expire");
+                        return;
+                    }
+                },
+                Err(error) => {
+                    tracing::error!(%error, "recording a delivery failed; its lease will expire");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// What comes after a delivered action: a started push transfer delivers its data, and a
+    /// delivered push completes the transfer.
+    fn follow_up(&self, transfer: &mut Transfer, done: &TransferAction, now: i64) {
+        if transfer.role != Role::Provider || transfer.mode != TransferMode::Push {
+            return;
+        }
+        let next = match done {
+            TransferAction::SendStart => TransferAction::Push,
+            TransferAction::Push => {
+                transfer.deliveries += 1;
+                TransferAction::SendCompletion
+            }
+            _ => return,
+        };
+        if let Err(error) = transfer.send(next, now) {
+            tracing::warn!(transfer = %transfer.id, %error, "transfer moved on before its follow-up");
+        }
+    }
+
+    /// Hands out a fresh pull token: its digest and expiry are stored before the token leaves,
+    /// so the data plane knows it when the consumer comes. Returns `None` when the transfer's
+    /// pending action changed meanwhile.
+    async fn issue_pull_token(&self, transfer: &mut Transfer) -> Result<Option<String>, EngineError> {
+        let seq = transfer.pending.as_ref().map(|p| p.seq);
+        let token = new_token();
+        let lifetime = self.settings().token_lifetime.as_millis() as i64;
+        loop {
+            transfer.token_sha256 = Some(token_digest(&token));
+            transfer.token_expires_at_ms = Some(now_ms() + lifetime);
+            match self.store().update_transfer(transfer).await {
+                Ok(()) => return Ok(Some(token)),
+                Err(StoreError::Conflict(_)) => {
+                    let fresh = self.store().transfer(&transfer.id).await?.ok_or(EngineError::NotFound)?;
+                    if fresh.pending.as_ref().map(|p| p.seq) != seq {
+                        let mut fresh = fresh;
+                        self.store().finish_transfer_work(&mut fresh).await.ok();
+                        return Ok(None);
+                    }
+                    *transfer = fresh;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    /// Provider, push: streams the asset to the consumer's endpoint.
+    async fn push_now(&self, transfer: &Transfer) -> Result<(), (String, bool)> {
+        let Some(endpoint) = &transfer.endpoint else {
+            return Err(("the consumer named no push endpoint".into(), true));
+        };
+        self.check_agreement_policy(
+            &transfer.counter_party_id,
+            &transfer.counter_party_attributes,
+            &transfer.agreement_id,
+            Some(transfer.deliveries),
+        )
+        .await
+        .map_err(|e| (e.to_string(), true))?;
+        let data = self
+            .open_asset(&transfer.dataset_id)
+            .await
+            .map_err(|e| (e.to_string(), false))?;
+        self.peer()
+            .push(
+                endpoint,
+                transfer.endpoint_token.as_deref(),
+                data.media_type.as_deref(),
+                data.body,
+            )
+            .await
+            .map_err(|e| (e.to_string(), e.is_permanent()))
+    }
+}

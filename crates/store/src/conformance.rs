@@ -1,0 +1,305 @@
+//! The one test suite every backend must pass. Backend tests call `run_all` with a fresh,
+//! empty store; it panics with a description of the first broken promise.
+
+use tsunagu_core::{
+    Agreement, Asset, AssetContent, AssetSelector, ContractDefinition, Negotiation,
+    NegotiationAction, NegotiationMessage, NegotiationState, NewNegotiation, NewTransfer,
+    PolicyDefinition, Role, Transfer, TransferMode,
+};
+
+use crate::{Claim, Page, Pid, Store, StoreError, TransferInsert};
+
+pub async fn run_all(store: &dyn Store) {
+    assets_and_chunks(store).await;
+    definitions(store).await;
+    negotiation_lifecycle(store).await;
+    concurrent_updates_conflict(store).await;
+    leases_hand_each_row_to_one_worker(store).await;
+    transfers_are_idempotent_on_consumer_pid(store).await;
+    transfers_by_token_and_pid(store).await;
+}
+
+fn negotiation(id: &str, now: i64) -> Negotiation {
+    Negotiation::start_as_consumer(NewNegotiation {
+        id: id.to_owned(),
+        counter_party_id: "did:web:provider.example".into(),
+        counter_party_address: "http://127.0.0.1:9/dsp".into(),
+        dataset_id: "asset-1".into(),
+        offer: serde_json::json!({"@id": "offer-1", "@type": "Offer", "target": "asset-1"}),
+        now_ms: now,
+    })
+}
+
+fn provider_transfer(id: &str, consumer_pid: &str, consumer: &str) -> Transfer {
+    Transfer::requested_by_consumer(
+        NewTransfer {
+            id: id.to_owned(),
+            agreement_id: "agreement-1".into(),
+            dataset_id: "asset-1".into(),
+            mode: TransferMode::Pull,
+            counter_party_id: consumer.to_owned(),
+            counter_party_address: "http://127.0.0.1:9/callback".into(),
+            endpoint: None,
+            endpoint_token: None,
+            now_ms: 10,
+        },
+        consumer_pid.to_owned(),
+    )
+}
+
+async fn assets_and_chunks(store: &dyn Store) {
+    let asset = Asset {
+        id: "asset-1".into(),
+        properties: serde_json::json!({"name": "cathode CFP"}).as_object().unwrap().clone(),
+        content: AssetContent::Stored {
+            media_type: "application/json".into(),
+            size: 3,
+            sha256: "abc".into(),
+        },
+        created_at_ms: 1,
+    };
+    store.insert_asset(&asset).await.unwrap();
+    assert!(matches!(
+        store.insert_asset(&asset).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert_eq!(store.asset("asset-1").await.unwrap(), Some(asset.clone()));
+    assert_eq!(store.asset("missing").await.unwrap(), None);
+    store.put_asset_chunk("asset-1", 0, b"ab").await.unwrap();
+    store.put_asset_chunk("asset-1", 1, b"c").await.unwrap();
+    store.put_asset_chunk("asset-1", 1, b"d").await.unwrap();
+    assert_eq!(store.asset_chunk("asset-1", 0).await.unwrap().unwrap(), b"ab");
+    assert_eq!(store.asset_chunk("asset-1", 1).await.unwrap().unwrap(), b"d");
+    assert_eq!(store.asset_chunk("asset-1", 2).await.unwrap(), None);
+    let mut second = asset.clone();
+    second.id = "asset-2".into();
+    second.created_at_ms = 2;
+    store.insert_asset(&second).await.unwrap();
+    let page = store.assets(Page { offset: 1, limit: 5 }).await.unwrap();
+    assert_eq!(page, vec![second.clone()], "listing is oldest first and honours offset");
+    second.properties.insert("name".into(), "renamed".into());
+    assert!(store.replace_asset(&second).await.unwrap());
+    assert_eq!(store.asset("asset-2").await.unwrap(), Some(second));
+    assert!(store.delete_asset("asset-2").await.unwrap());
+    assert!(!store.delete_asset("asset-2").await.unwrap());
+}
+
+async fn definitions(store: &dyn Store) {
+    let policy = PolicyDefinition {
+        id: "policy-1".into(),
+        policy: serde_json::json!({"@type": "Set", "permission": [{"action": "use"}]}),
+        created_at_ms: 1,
+    };
+    store.insert_policy_definition(&policy).await.unwrap();
+    assert_eq!(
+        store.policy_definition("policy-1").await.unwrap(),
+        Some(policy.clone())
+    );
+    assert_eq!(store.policy_definitions(Page::ALL).await.unwrap().len(), 1);
+    let definition = ContractDefinition {
+        id: "def-1".into(),
+        access_policy_id: "policy-1".into(),
+        contract_policy_id: "policy-1".into(),
+        assets: AssetSelector::Ids(vec!["asset-1".into()]),
+        created_at_ms: 1,
+    };
+    store.insert_contract_definition(&definition).await.unwrap();
+    assert_eq!(
+        store.contract_definition("def-1").await.unwrap(),
+        Some(definition)
+    );
+    assert!(store.delete_contract_definition("def-1").await.unwrap());
+    assert_eq!(store.contract_definitions(Page::ALL).await.unwrap(), vec![]);
+    assert!(store.delete_policy_definition("policy-1").await.unwrap());
+}
+
+async fn negotiation_lifecycle(store: &dyn Store) {
+    let mut negotiation = negotiation("neg-1", 100);
+    store.insert_negotiation(&mut negotiation).await.unwrap();
+    assert_eq!(negotiation.version, 1);
+    let found = store
+        .negotiation_by_pid(Role::Consumer, Pid::Consumer, "neg-1")
+        .await
+        .unwrap()
+        .expect("found by consumer pid");
+    assert_eq!(found, negotiation);
+    assert!(
+        store
+            .negotiation_by_pid(Role::Provider, Pid::Consumer, "neg-1")
+            .await
+            .unwrap()
+            .is_none(),
+        "role is part of the lookup"
+    );
+
+    negotiation.provider_pid = Some("provider-pid-1".into());
+    negotiation.receive(NegotiationMessage::Agreement, 101).unwrap();
+    negotiation.agreement = Some(Agreement {
+        id: "agreement-1".into(),
+        negotiation_id: "neg-1".into(),
+        dataset_id: "asset-1".into(),
+        provider_id: "did:web:provider.example".into(),
+        consumer_id: "did:web:consumer.example".into(),
+        policy: serde_json::json!({"@type": "Agreement"}),
+        signed_at_ms: 101,
+    });
+    negotiation
+        .send(NegotiationAction::SendVerification, 101)
+        .unwrap();
+    store.update_negotiation(&mut negotiation).await.unwrap();
+    assert_eq!(negotiation.version, 2);
+    let stored = store.negotiation("neg-1").await.unwrap().unwrap();
+    assert_eq!(stored.state, NegotiationState::Verified);
+    assert_eq!(stored.provider_pid.as_deref(), Some("provider-pid-1"));
+    assert!(
+        store
+            .negotiation_by_pid(Role::Consumer, Pid::Provider, "provider-pid-1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let agreement = store.agreement("agreement-1").await.unwrap().unwrap();
+    assert_eq!(agreement.signed_at_ms, 101);
+    assert_eq!(store.agreements(Page::ALL).await.unwrap().len(), 1);
+    // Writing the negotiation again must not fail on the agreement that already exists.
+    store.update_negotiation(&mut negotiation).await.unwrap();
+    assert_eq!(store.negotiations(Page::ALL).await.unwrap().len(), 1);
+}
+
+async fn concurrent_updates_conflict(store: &dyn Store) {
+    let mut negotiation = negotiation("neg-conflict", 100);
+    store.insert_negotiation(&mut negotiation).await.unwrap();
+    let mut first = store.negotiation("neg-conflict").await.unwrap().unwrap();
+    let mut second = first.clone();
+    first.receive(NegotiationMessage::Termination, 101).unwrap();
+    store.update_negotiation(&mut first).await.unwrap();
+    second.receive(NegotiationMessage::Offer, 102).unwrap();
+    assert!(
+        matches!(
+            store.update_negotiation(&mut second).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a write based on a stale read must be refused"
+    );
+    let stored = store.negotiation("neg-conflict").await.unwrap().unwrap();
+    assert_eq!(stored.state, NegotiationState::Terminated);
+}
+
+async fn leases_hand_each_row_to_one_worker(store: &dyn Store) {
+    for index in 0..5 {
+        let mut negotiation = negotiation(&format!("lease-{index}"), 1_000);
+        store.insert_negotiation(&mut negotiation).await.unwrap();
+    }
+    let now = 2_000;
+    let claim = |owner, now_ms| Claim {
+        owner,
+        now_ms,
+        lease_ms: 500,
+        limit: 3,
+    };
+    let first = store.claim_negotiations(claim("a", now)).await.unwrap();
+    let second = store.claim_negotiations(claim("b", now)).await.unwrap();
+    let first_ids: Vec<_> = first.iter().map(|n| n.id.clone()).collect();
+    let second_ids: Vec<_> = second.iter().map(|n| n.id.clone()).collect();
+    assert_eq!(first_ids.len(), 3);
+    assert!(
+        second_ids.iter().all(|id| !first_ids.contains(id)),
+        "no row is leased twice: {first_ids:?} vs {second_ids:?}"
+    );
+    let lease_total = first_ids.len() + second_ids.len();
+    assert!(lease_total >= 5, "every due row is claimed");
+    assert!(
+        store.claim_negotiations(claim("c", now + 100)).await.unwrap().is_empty(),
+        "live leases are respected"
+    );
+
+    // Worker "a" finishes one row: the lease goes, and so does the pending action.
+    let mut done = first[0].clone();
+    let seq = done.pending.as_ref().unwrap().seq;
+    assert!(done.delivered(seq, now + 10));
+    store.finish_negotiation_work(&mut done).await.unwrap();
+
+    // Worker "b" dies: once its lease expires, its rows go to someone else.
+    let after_expiry = store
+        .claim_negotiations(Claim {
+            owner: "c",
+            now_ms: now + 1_000,
+            lease_ms: 500,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    let mut reclaimed: Vec<_> = after_expiry.iter().map(|n| n.id.clone()).collect();
+    reclaimed.sort();
+    let mut expected: Vec<_> = first_ids[1..].iter().chain(&second_ids).cloned().collect();
+    expected.retain(|id| id.starts_with("lease-"));
+    expected.sort();
+    assert_eq!(reclaimed, expected, "expired leases are claimable, finished work is not");
+
+    // A row whose retry time lies in the future is not due.
+    let mut later = after_expiry[0].clone();
+    let seq = later.pending.as_ref().unwrap().seq;
+    later.delivery_failed(seq, "connection refused", false, now + 1_000);
+    store.finish_negotiation_work(&mut later).await.unwrap();
+    let due_now = store
+        .claim_negotiations(Claim {
+            owner: "d",
+            now_ms: now + 1_001,
+            lease_ms: 500,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert!(due_now.iter().all(|n| n.id != later.id), "retry back-off is honoured");
+}
+
+async fn transfers_are_idempotent_on_consumer_pid(store: &dyn Store) {
+    let mut first = provider_transfer("transfer-1", "consumer-pid-1", "did:web:consumer-a");
+    assert_eq!(
+        store.insert_transfer(&mut first).await.unwrap(),
+        TransferInsert::Inserted
+    );
+    let mut repeat = provider_transfer("transfer-2", "consumer-pid-1", "did:web:consumer-a");
+    match store.insert_transfer(&mut repeat).await.unwrap() {
+        TransferInsert::Existing(existing) => assert_eq!(existing.id, "transfer-1"),
+        other => panic!("a repeated request must find the first transfer, got {other:?}"),
+    }
+    let mut other_consumer =
+        provider_transfer("transfer-3", "consumer-pid-1", "did:web:consumer-b");
+    assert_eq!(
+        store.insert_transfer(&mut other_consumer).await.unwrap(),
+        TransferInsert::Inserted,
+        "another consumer may use the same process id"
+    );
+    assert!(store.transfer("transfer-2").await.unwrap().is_none());
+}
+
+async fn transfers_by_token_and_pid(store: &dyn Store) {
+    let mut transfer = store.transfer("transfer-1").await.unwrap().unwrap();
+    transfer.token_sha256 = Some("feedface".into());
+    transfer.token_expires_at_ms = Some(99);
+    transfer
+        .send(tsunagu_core::TransferAction::SendStart, 11)
+        .unwrap();
+    store.update_transfer(&mut transfer).await.unwrap();
+    let by_token = store.transfer_by_token("feedface").await.unwrap().unwrap();
+    assert_eq!(by_token, transfer);
+    assert!(store.transfer_by_token("other").await.unwrap().is_none());
+    let by_pid = store
+        .transfer_by_pid(Role::Provider, Pid::Provider, "transfer-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_pid.state, tsunagu_core::TransferState::Started);
+    let claimed = store
+        .claim_transfers(Claim {
+            owner: "w",
+            now_ms: 1_000,
+            lease_ms: 100,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1, "the queued start is due");
+    assert!(store.transfers(Page::ALL).await.unwrap().len() >= 2);
+}

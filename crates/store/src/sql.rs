@@ -1,0 +1,631 @@
+//! The two SQL backends. Their code is one macro body instantiated twice: the SQL is written
+//! once with PostgreSQL's `$1` placeholders and rewritten to SQLite's numbered `?1` form, so
+//! the backends cannot drift apart.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use tsunagu_core::{
+    Agreement, Asset, ContractDefinition, Negotiation, PolicyDefinition, Role, Transfer,
+};
+
+use crate::{Claim, Page, Pid, Result, Store, StoreError, TransferInsert};
+
+/// The embedded default: one SQLite file in WAL mode.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies migrations.
+    pub async fn open(path: &Path) -> Result<SqliteStore> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode loses no committed transaction on a process crash, only on
+            // power loss, and makes commits several times cheaper than FULL.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        Self::connect_with(options).await
+    }
+
+    /// Opens a database from a `sqlite:` URL (for `database_url` in the configuration).
+    pub async fn open_url(url: &str) -> Result<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10));
+        Self::connect_with(options).await
+    }
+
+    async fn connect_with(options: SqliteConnectOptions) -> Result<SqliteStore> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    fn sql(query: &'static str) -> Cow<'static, str> {
+        Cow::Owned(query.replace('$', "?"))
+    }
+
+    /// The one place where the PostgreSQL form of a lease claim differs: SQLite has a single
+    /// writer, so the sub-select cannot race and needs no row locks.
+    const LOCK_CLAUSE: &'static str = "";
+}
+
+/// PostgreSQL, for companies that run several replicas on one database.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<PostgresStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .connect(url)
+            .await?;
+        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        Ok(PostgresStore { pool })
+    }
+
+    fn sql(query: &'static str) -> Cow<'static, str> {
+        Cow::Borrowed(query)
+    }
+
+    /// Replicas claim concurrently; SKIP LOCKED lets each take different rows without waiting.
+    const LOCK_CLAUSE: &'static str = " FOR UPDATE SKIP LOCKED";
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("domain records always serialise to JSON")
+}
+
+fn decode<T: serde::de::DeserializeOwned>(id: &str, body: &str) -> Result<T> {
+    serde_json::from_str(body).map_err(|e| StoreError::Corrupt {
+        id: id.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+fn limit(page: Page) -> i64 {
+    i64::from(page.limit.min(i32::MAX as u32))
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+
+macro_rules! simple_table {
+    ($insert:ident, $replace:ident, $get:ident, $list:ident, $delete:ident, $ty:ty, $table:literal) => {
+        async fn $insert(&self, record: &$ty) -> Result<()> {
+            let sql = Self::sql(concat!(
+                "INSERT INTO ",
+                $table,
+                " (id, created_at, body) VALUES ($1, $2, $3)"
+            ));
+            sqlx::query(&sql)
+                .bind(&record.id)
+                .bind(record.created_at_ms)
+                .bind(encode(record))
+                .execute(&self.pool)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::Duplicate(record.id.clone())
+                    } else {
+                        e.into()
+                    }
+                })?;
+            Ok(())
+        }
+
+        async fn $replace(&self, record: &$ty) -> Result<bool> {
+            let sql = Self::sql(concat!("UPDATE ", $table, " SET body = $2 WHERE id = $1"));
+            let done = sqlx::query(&sql)
+                .bind(&record.id)
+                .bind(encode(record))
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        async fn $get(&self, id: &str) -> Result<Option<$ty>> {
+            let sql = Self::sql(concat!("SELECT body FROM ", $table, " WHERE id = $1"));
+            let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+            row.map(|row| decode(id, row.try_get::<&str, _>("body")?))
+                .transpose()
+        }
+
+        async fn $list(&self, page: Page) -> Result<Vec<$ty>> {
+            let sql = Self::sql(concat!(
+                "SELECT id, body FROM ",
+                $table,
+                " ORDER BY created_at, id LIMIT $1 OFFSET $2"
+            ));
+            let rows = sqlx::query(&sql)
+                .bind(limit(page))
+                .bind(i64::from(page.offset))
+                .fetch_all(&self.pool)
+                .await?;
+            rows.iter()
+                .map(|row| decode(row.try_get("id")?, row.try_get("body")?))
+                .collect()
+        }
+
+        async fn $delete(&self, id: &str) -> Result<bool> {
+            let sql = Self::sql(concat!("DELETE FROM ", $table, " WHERE id = $1"));
+            let done = sqlx::query(&sql).bind(id).execute(&self.pool).await?;
+            Ok(done.rows_affected() == 1)
+        }
+    };
+}
+
+macro_rules! store_impl {
+    ($store:ty, $backend:literal) => {
+        impl $store {
+            simple_table!(insert_asset_row, replace_asset_row, asset_row, asset_rows, delete_asset_row, Asset, "assets");
+            simple_table!(insert_policy_row, replace_policy_row, policy_row, policy_rows, delete_policy_row, PolicyDefinition, "policy_definitions");
+            simple_table!(insert_contract_row, replace_contract_row, contract_row, contract_rows, delete_contract_row, ContractDefinition, "contract_definitions");
+
+            async fn write_negotiation(
+                &self,
+                negotiation: &mut Negotiation,
+                release_lease: bool,
+            ) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                let sql = if release_lease {
+                    Self::sql(
+                        "UPDATE negotiations SET provider_pid = $2, consumer_pid = $3, state = $4, pending = $5, not_before = $6, updated_at = $7, body = $8, version = version + 1, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND version = $9",
+                    )
+                } else {
+                    Self::sql(
+                        "UPDATE negotiations SET provider_pid = $2, consumer_pid = $3, state = $4, pending = $5, not_before = $6, updated_at = $7, body = $8, version = version + 1 WHERE id = $1 AND version = $9",
+                    )
+                };
+                let done = sqlx::query(&sql)
+                    .bind(&negotiation.id)
+                    .bind(&negotiation.provider_pid)
+                    .bind(&negotiation.consumer_pid)
+                    .bind(negotiation.state.as_str())
+                    .bind(i64::from(negotiation.pending.is_some()))
+                    .bind(negotiation.pending.as_ref().map_or(0, |p| p.not_before_ms))
+                    .bind(negotiation.updated_at_ms)
+                    .bind(encode(negotiation))
+                    .bind(negotiation.version)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Conflict(negotiation.id.clone()));
+                }
+                if let Some(agreement) = &negotiation.agreement {
+                    let sql = Self::sql(
+                        "INSERT INTO agreements (id, negotiation_id, dataset_id, provider_id, consumer_id, signed_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+                    );
+                    sqlx::query(&sql)
+                        .bind(&agreement.id)
+                        .bind(&agreement.negotiation_id)
+                        .bind(&agreement.dataset_id)
+                        .bind(&agreement.provider_id)
+                        .bind(&agreement.consumer_id)
+                        .bind(agreement.signed_at_ms)
+                        .bind(encode(agreement))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                negotiation.version += 1;
+                Ok(())
+            }
+
+            async fn write_transfer(&self, transfer: &mut Transfer, release_lease: bool) -> Result<()> {
+                let sql = if release_lease {
+                    Self::sql(
+                        "UPDATE transfers SET provider_pid = $2, consumer_pid = $3, token_sha256 = $4, state = $5, pending = $6, not_before = $7, updated_at = $8, body = $9, version = version + 1, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND version = $10",
+                    )
+                } else {
+                    Self::sql(
+                        "UPDATE transfers SET provider_pid = $2, consumer_pid = $3, token_sha256 = $4, state = $5, pending = $6, not_before = $7, updated_at = $8, body = $9, version = version + 1 WHERE id = $1 AND version = $10",
+                    )
+                };
+                let done = sqlx::query(&sql)
+                    .bind(&transfer.id)
+                    .bind(&transfer.provider_pid)
+                    .bind(&transfer.consumer_pid)
+                    .bind(&transfer.token_sha256)
+                    .bind(transfer.state.as_str())
+                    .bind(i64::from(transfer.pending.is_some()))
+                    .bind(transfer.pending.as_ref().map_or(0, |p| p.not_before_ms))
+                    .bind(transfer.updated_at_ms)
+                    .bind(encode(transfer))
+                    .bind(transfer.version)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Conflict(transfer.id.clone()));
+                }
+                transfer.version += 1;
+                Ok(())
+            }
+
+            fn negotiation_row(row: &<$store as StorePool>::Row) -> Result<Negotiation> {
+                let id: &str = row.try_get("id")?;
+                let mut negotiation: Negotiation = decode(id, row.try_get("body")?)?;
+                negotiation.version = row.try_get("version")?;
+                Ok(negotiation)
+            }
+
+            fn transfer_row(row: &<$store as StorePool>::Row) -> Result<Transfer> {
+                let id: &str = row.try_get("id")?;
+                let mut transfer: Transfer = decode(id, row.try_get("body")?)?;
+                transfer.version = row.try_get("version")?;
+                Ok(transfer)
+            }
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn insert_asset(&self, asset: &Asset) -> Result<()> {
+                self.insert_asset_row(asset).await
+            }
+
+            async fn replace_asset(&self, asset: &Asset) -> Result<bool> {
+                self.replace_asset_row(asset).await
+            }
+
+            async fn asset(&self, id: &str) -> Result<Option<Asset>> {
+                self.asset_row(id).await
+            }
+
+            async fn assets(&self, page: Page) -> Result<Vec<Asset>> {
+                self.asset_rows(page).await
+            }
+
+            async fn delete_asset(&self, id: &str) -> Result<bool> {
+                self.delete_asset_chunks(id).await?;
+                self.delete_asset_row(id).await
+            }
+
+            async fn put_asset_chunk(&self, asset_id: &str, seq: u32, bytes: &[u8]) -> Result<()> {
+                let sql = Self::sql(
+                    "INSERT INTO asset_chunks (asset_id, seq, bytes) VALUES ($1, $2, $3) ON CONFLICT (asset_id, seq) DO UPDATE SET bytes = excluded.bytes",
+                );
+                sqlx::query(&sql)
+                    .bind(asset_id)
+                    .bind(i64::from(seq))
+                    .bind(bytes)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn asset_chunk(&self, asset_id: &str, seq: u32) -> Result<Option<Vec<u8>>> {
+                let sql = Self::sql("SELECT bytes FROM asset_chunks WHERE asset_id = $1 AND seq = $2");
+                let row = sqlx::query(&sql)
+                    .bind(asset_id)
+                    .bind(i64::from(seq))
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|row| row.try_get("bytes")).transpose()?)
+            }
+
+            async fn delete_asset_chunks(&self, asset_id: &str) -> Result<()> {
+                let sql = Self::sql("DELETE FROM asset_chunks WHERE asset_id = $1");
+                sqlx::query(&sql).bind(asset_id).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn insert_policy_definition(&self, policy: &PolicyDefinition) -> Result<()> {
+                self.insert_policy_row(policy).await
+            }
+
+            async fn replace_policy_definition(&self, policy: &PolicyDefinition) -> Result<bool> {
+                self.replace_policy_row(policy).await
+            }
+
+            async fn policy_definition(&self, id: &str) -> Result<Option<PolicyDefinition>> {
+                self.policy_row(id).await
+            }
+
+            async fn policy_definitions(&self, page: Page) -> Result<Vec<PolicyDefinition>> {
+                self.policy_rows(page).await
+            }
+
+            async fn delete_policy_definition(&self, id: &str) -> Result<bool> {
+                self.delete_policy_row(id).await
+            }
+
+            async fn insert_contract_definition(&self, definition: &ContractDefinition) -> Result<()> {
+                self.insert_contract_row(definition).await
+            }
+
+            async fn replace_contract_definition(&self, definition: &ContractDefinition) -> Result<bool> {
+                self.replace_contract_row(definition).await
+            }
+
+            async fn contract_definition(&self, id: &str) -> Result<Option<ContractDefinition>> {
+                self.contract_row(id).await
+            }
+
+            async fn contract_definitions(&self, page: Page) -> Result<Vec<ContractDefinition>> {
+                self.contract_rows(page).await
+            }
+
+            async fn delete_contract_definition(&self, id: &str) -> Result<bool> {
+                self.delete_contract_row(id).await
+            }
+
+            async fn insert_negotiation(&self, negotiation: &mut Negotiation) -> Result<()> {
+                let sql = Self::sql(
+                    "INSERT INTO negotiations (id, role, provider_pid, consumer_pid, counter_party_id, state, pending, not_before, version, created_at, updated_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $11)",
+                );
+                sqlx::query(&sql)
+                    .bind(&negotiation.id)
+                    .bind(negotiation.role.as_str())
+                    .bind(&negotiation.provider_pid)
+                    .bind(&negotiation.consumer_pid)
+                    .bind(&negotiation.counter_party_id)
+                    .bind(negotiation.state.as_str())
+                    .bind(i64::from(negotiation.pending.is_some()))
+                    .bind(negotiation.pending.as_ref().map_or(0, |p| p.not_before_ms))
+                    .bind(negotiation.created_at_ms)
+                    .bind(negotiation.updated_at_ms)
+                    .bind(encode(negotiation))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| {
+                        if is_unique_violation(&e) {
+                            StoreError::Duplicate(negotiation.id.clone())
+                        } else {
+                            e.into()
+                        }
+                    })?;
+                negotiation.version = 1;
+                Ok(())
+            }
+
+            async fn negotiation(&self, id: &str) -> Result<Option<Negotiation>> {
+                let sql = Self::sql("SELECT id, version, body FROM negotiations WHERE id = $1");
+                let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+                row.as_ref().map(Self::negotiation_row).transpose()
+            }
+
+            async fn negotiation_by_pid(
+                &self,
+                role: Role,
+                which: Pid,
+                pid: &str,
+            ) -> Result<Option<Negotiation>> {
+                let sql = match which {
+                    Pid::Provider => Self::sql(
+                        "SELECT id, version, body FROM negotiations WHERE provider_pid = $1 AND role = $2",
+                    ),
+                    Pid::Consumer => Self::sql(
+                        "SELECT id, version, body FROM negotiations WHERE consumer_pid = $1 AND role = $2",
+                    ),
+                };
+                let row = sqlx::query(&sql)
+                    .bind(pid)
+                    .bind(role.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(Self::negotiation_row).transpose()
+            }
+
+            async fn negotiations(&self, page: Page) -> Result<Vec<Negotiation>> {
+                let sql = Self::sql(
+                    "SELECT id, version, body FROM negotiations ORDER BY created_at, id LIMIT $1 OFFSET $2",
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(limit(page))
+                    .bind(i64::from(page.offset))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(Self::negotiation_row).collect()
+            }
+
+            async fn update_negotiation(&self, negotiation: &mut Negotiation) -> Result<()> {
+                self.write_negotiation(negotiation, false).await
+            }
+
+            async fn finish_negotiation_work(&self, negotiation: &mut Negotiation) -> Result<()> {
+                self.write_negotiation(negotiation, true).await
+            }
+
+            async fn claim_negotiations(&self, claim: Claim<'_>) -> Result<Vec<Negotiation>> {
+                let sql = format!(
+                    "UPDATE negotiations SET lease_owner = {p1}, lease_until = {p2} WHERE id IN (SELECT id FROM negotiations WHERE pending = 1 AND not_before <= {p3} AND (lease_until IS NULL OR lease_until < {p3}) ORDER BY not_before LIMIT {p4}{lock}) RETURNING id, version, body",
+                    p1 = Self::sql("$1"),
+                    p2 = Self::sql("$2"),
+                    p3 = Self::sql("$3"),
+                    p4 = Self::sql("$4"),
+                    lock = Self::LOCK_CLAUSE,
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(claim.owner)
+                    .bind(claim.now_ms + claim.lease_ms)
+                    .bind(claim.now_ms)
+                    .bind(i64::from(claim.limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(Self::negotiation_row).collect()
+            }
+
+            async fn agreement(&self, id: &str) -> Result<Option<Agreement>> {
+                let sql = Self::sql("SELECT body FROM agreements WHERE id = $1");
+                let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+                row.map(|row| decode(id, row.try_get::<&str, _>("body")?))
+                    .transpose()
+            }
+
+            async fn agreements(&self, page: Page) -> Result<Vec<Agreement>> {
+                let sql = Self::sql(
+                    "SELECT id, body FROM agreements ORDER BY signed_at, id LIMIT $1 OFFSET $2",
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(limit(page))
+                    .bind(i64::from(page.offset))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| decode(row.try_get("id")?, row.try_get("body")?))
+                    .collect()
+            }
+
+            async fn insert_transfer(&self, transfer: &mut Transfer) -> Result<TransferInsert> {
+                let sql = Self::sql(
+                    "INSERT INTO transfers (id, role, provider_pid, consumer_pid, counter_party_id, agreement_id, token_sha256, state, pending, not_before, version, created_at, updated_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13) ON CONFLICT DO NOTHING",
+                );
+                let done = sqlx::query(&sql)
+                    .bind(&transfer.id)
+                    .bind(transfer.role.as_str())
+                    .bind(&transfer.provider_pid)
+                    .bind(&transfer.consumer_pid)
+                    .bind(&transfer.counter_party_id)
+                    .bind(&transfer.agreement_id)
+                    .bind(&transfer.token_sha256)
+                    .bind(transfer.state.as_str())
+                    .bind(i64::from(transfer.pending.is_some()))
+                    .bind(transfer.pending.as_ref().map_or(0, |p| p.not_before_ms))
+                    .bind(transfer.created_at_ms)
+                    .bind(transfer.updated_at_ms)
+                    .bind(encode(transfer))
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 1 {
+                    transfer.version = 1;
+                    return Ok(TransferInsert::Inserted);
+                }
+                if transfer.role == Role::Provider {
+                    if let Some(consumer_pid) = &transfer.consumer_pid {
+                        let sql = Self::sql(
+                            "SELECT id, version, body FROM transfers WHERE role = 'provider' AND counter_party_id = $1 AND consumer_pid = $2",
+                        );
+                        let row = sqlx::query(&sql)
+                            .bind(&transfer.counter_party_id)
+                            .bind(consumer_pid)
+                            .fetch_optional(&self.pool)
+                            .await?;
+                        if let Some(row) = row {
+                            return Ok(TransferInsert::Existing(Self::transfer_row(&row)?));
+                        }
+                    }
+                }
+                Err(StoreError::Duplicate(transfer.id.clone()))
+            }
+
+            async fn transfer(&self, id: &str) -> Result<Option<Transfer>> {
+                let sql = Self::sql("SELECT id, version, body FROM transfers WHERE id = $1");
+                let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+                row.as_ref().map(Self::transfer_row).transpose()
+            }
+
+            async fn transfer_by_pid(
+                &self,
+                role: Role,
+                which: Pid,
+                pid: &str,
+            ) -> Result<Option<Transfer>> {
+                let sql = match which {
+                    Pid::Provider => Self::sql(
+                        "SELECT id, version, body FROM transfers WHERE provider_pid = $1 AND role = $2",
+                    ),
+                    Pid::Consumer => Self::sql(
+                        "SELECT id, version, body FROM transfers WHERE consumer_pid = $1 AND role = $2",
+                    ),
+                };
+                let row = sqlx::query(&sql)
+                    .bind(pid)
+                    .bind(role.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(Self::transfer_row).transpose()
+            }
+
+            async fn transfer_by_token(&self, token_sha256: &str) -> Result<Option<Transfer>> {
+                let sql = Self::sql("SELECT id, version, body FROM transfers WHERE token_sha256 = $1");
+                let row = sqlx::query(&sql)
+                    .bind(token_sha256)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(Self::transfer_row).transpose()
+            }
+
+            async fn transfers(&self, page: Page) -> Result<Vec<Transfer>> {
+                let sql = Self::sql(
+                    "SELECT id, version, body FROM transfers ORDER BY created_at, id LIMIT $1 OFFSET $2",
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(limit(page))
+                    .bind(i64::from(page.offset))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(Self::transfer_row).collect()
+            }
+
+            async fn update_transfer(&self, transfer: &mut Transfer) -> Result<()> {
+                self.write_transfer(transfer, false).await
+            }
+
+            async fn finish_transfer_work(&self, transfer: &mut Transfer) -> Result<()> {
+                self.write_transfer(transfer, true).await
+            }
+
+            async fn claim_transfers(&self, claim: Claim<'_>) -> Result<Vec<Transfer>> {
+                let sql = format!(
+                    "UPDATE transfers SET lease_owner = {p1}, lease_until = {p2} WHERE id IN (SELECT id FROM transfers WHERE pending = 1 AND not_before <= {p3} AND (lease_until IS NULL OR lease_until < {p3}) ORDER BY not_before LIMIT {p4}{lock}) RETURNING id, version, body",
+                    p1 = Self::sql("$1"),
+                    p2 = Self::sql("$2"),
+                    p3 = Self::sql("$3"),
+                    p4 = Self::sql("$4"),
+                    lock = Self::LOCK_CLAUSE,
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(claim.owner)
+                    .bind(claim.now_ms + claim.lease_ms)
+                    .bind(claim.now_ms)
+                    .bind(i64::from(claim.limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(Self::transfer_row).collect()
+            }
+        }
+    };
+}
+
+/// Names the row type of each backend so the shared macro body can refer to it.
+trait StorePool {
+    type Row;
+}
+
+impl StorePool for SqliteStore {
+    type Row = sqlx::sqlite::SqliteRow;
+}
+
+impl StorePool for PostgresStore {
+    type Row = sqlx::postgres::PgRow;
+}
+
+store_impl!(SqliteStore, "sqlite");
+store_impl!(PostgresStore, "postgres");
