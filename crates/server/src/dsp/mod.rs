@@ -1,0 +1,9 @@
+pub(crate) mod error;
+
+use axum::Router;
+
+use crate::AppState;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+}

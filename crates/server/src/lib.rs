@@ -1,0 +1,50 @@
+//! The HTTP surfaces of one connector and its outbound HTTP client.
+//!
+//! - `dsp`: the Dataspace Protocol 2025-1 HTTPS binding (catalog, negotiation, transfer, both
+//!   roles) and `/.well-known/dspace-version`. Errors are DSP error messages.
+//! - `dataplane`: pull endpoint (bearer token) and push inbox.
+//! - `management`: the company's own API, modelled on the EDC management API v3 (`X-Api-Key`),
+//!   with errors as `application/problem+json`.
+//! - `peer`: `HttpPeer`, the engine's `Peer` over HTTP; it owns the conversion of domain
+//!   records into outbound wire messages, as `dsp` owns the inbound one.
+//!
+//! Handlers are thin: parse and authenticate at the edge, call the `Connector`, convert back.
+//! This crate must never decide policy or touch storage directly; both belong to the engine.
+
+mod auth;
+mod dataplane;
+mod dsp;
+mod management;
+mod peer;
+
+use std::sync::Arc;
+
+use axum::Router;
+use tsunagu_engine::Connector;
+
+pub use auth::{Authenticator, CallerIdentityHeaders, DevHeaderAuthenticator};
+pub use peer::HttpPeer;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub connector: Connector,
+    pub authenticator: Arc<dyn Authenticator>,
+    /// The management API key. Compared in constant time; never logged.
+    pub management_api_key: Arc<str>,
+}
+
+/// The public router: DSP endpoints under `/dsp`, the data plane under `/data`, the version
+/// document and a health check.
+pub fn public_router(state: AppState) -> Router {
+    Router::new()
+        .merge(dsp::routes())
+        .merge(dataplane::routes())
+        .route("/health", axum::routing::get(|| async { "ok" }))
+        .with_state(state)
+}
+
+/// The management API under `/management`.
+pub fn management_router(state: AppState) -> Router {
+    management::routes().with_state(state)
+}

@@ -1,0 +1,3 @@
+/// The engine's `Peer` over HTTP.
+#[derive(Clone)]
+pub struct HttpPeer;
