@@ -1,11 +1,9 @@
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 use tsunagu_core::{Asset, ContractDefinition, OfferId};
 use tsunagu_policy::{Decision, EvaluationContext, Policy};
 use tsunagu_store::Page;
 
-use crate::{Connector, EngineError, VerifiedCaller, new_id, now_ms};
+use crate::{Connector, EngineError, VerifiedCaller, new_id};
 
 /// One dataset of the catalog as a caller may see it.
 #[derive(Debug, Clone)]
@@ -286,10 +284,6 @@ impl Connector {
             .await?
             .ok_or_else(unknown)?;
         Ok((offer, contract))
-    }
-
-    pub(crate) fn attributes_of(caller: &VerifiedCaller) -> BTreeMap<String, Vec<String>> {
-        caller.attributes().clone()
     }
 }
 

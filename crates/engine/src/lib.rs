@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, broadcast};
 use tsunagu_store::Store;
 
 pub use catalog::{CatalogEntry, CatalogOffer, CatalogQuery};
@@ -120,6 +120,21 @@ struct Inner {
     settings: Settings,
     negotiation_work: Notify,
     transfer_work: Notify,
+    events: broadcast::Sender<ProcessEvent>,
+}
+
+/// A negotiation or transfer changed state in this connector. Subscribers (the demo, the
+/// benchmark, tests, later the apps) wait on these instead of polling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcessEvent {
+    Negotiation {
+        id: String,
+        state: tsunagu_core::NegotiationState,
+    },
+    Transfer {
+        id: String,
+        state: tsunagu_core::TransferState,
+    },
 }
 
 impl Connector {
@@ -131,6 +146,7 @@ impl Connector {
                 settings,
                 negotiation_work: Notify::new(),
                 transfer_work: Notify::new(),
+                events: broadcast::channel(4096).0,
             }),
         }
     }
@@ -149,6 +165,87 @@ impl Connector {
 
     fn peer(&self) -> &dyn Peer {
         self.inner.peer.as_ref()
+    }
+
+    /// Every state change from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<ProcessEvent> {
+        self.inner.events.subscribe()
+    }
+
+    pub(crate) fn negotiation_changed(&self, negotiation: &tsunagu_core::Negotiation) {
+        let _ = self.inner.events.send(ProcessEvent::Negotiation {
+            id: negotiation.id.clone(),
+            state: negotiation.state,
+        });
+    }
+
+    pub(crate) fn transfer_changed(&self, transfer: &tsunagu_core::Transfer) {
+        let _ = self.inner.events.send(ProcessEvent::Transfer {
+            id: transfer.id.clone(),
+            state: transfer.state,
+        });
+    }
+
+    /// Waits until negotiation `id` is in a state `done` accepts, or `timeout` passes.
+    pub async fn wait_for_negotiation(
+        &self,
+        id: &str,
+        done: impl Fn(tsunagu_core::NegotiationState) -> bool,
+        timeout: Duration,
+    ) -> Result<tsunagu_core::Negotiation, EngineError> {
+        let mut events = self.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let negotiation = self.negotiation(id).await?;
+            if done(negotiation.state) {
+                return Ok(negotiation);
+            }
+            loop {
+                match tokio::time::timeout_at(deadline, events.recv()).await {
+                    Err(_) => {
+                        return Err(EngineError::Conflict(format!(
+                            "negotiation {id} is still {} after {timeout:?}",
+                            negotiation.state
+                        )));
+                    }
+                    Ok(Ok(ProcessEvent::Negotiation { id: changed, .. })) if changed == id => break,
+                    Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
+                    Ok(Err(broadcast::error::RecvError::Closed)) => break,
+                    Ok(Ok(_)) => continue,
+                }
+            }
+        }
+    }
+
+    /// Waits until transfer `id` is in a state `done` accepts, or `timeout` passes.
+    pub async fn wait_for_transfer(
+        &self,
+        id: &str,
+        done: impl Fn(tsunagu_core::TransferState) -> bool,
+        timeout: Duration,
+    ) -> Result<tsunagu_core::Transfer, EngineError> {
+        let mut events = self.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let transfer = self.transfer(id).await?;
+            if done(transfer.state) {
+                return Ok(transfer);
+            }
+            loop {
+                match tokio::time::timeout_at(deadline, events.recv()).await {
+                    Err(_) => {
+                        return Err(EngineError::Conflict(format!(
+                            "transfer {id} is still {} after {timeout:?}",
+                            transfer.state
+                        )));
+                    }
+                    Ok(Ok(ProcessEvent::Transfer { id: changed, .. })) if changed == id => break,
+                    Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
+                    Ok(Err(broadcast::error::RecvError::Closed)) => break,
+                    Ok(Ok(_)) => continue,
+                }
+            }
+        }
     }
 }
 

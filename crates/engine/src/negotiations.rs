@@ -170,6 +170,7 @@ impl Connector {
                     if negotiation.pending.is_some() {
                         self.inner.negotiation_work.notify_one();
                     }
+                    self.negotiation_changed(&negotiation);
                     return Ok((negotiation, outcome));
                 }
                 Err(StoreError::Conflict(_)) => continue,
@@ -288,6 +289,7 @@ impl Connector {
                 self.apply_decision(&mut negotiation, &decision, now)?;
                 self.store().insert_negotiation(&mut negotiation).await?;
                 self.inner.negotiation_work.notify_one();
+                self.negotiation_changed(&negotiation);
                 Ok((negotiation, NegotiationState::Requested))
             }
             Some(provider_pid) => {
@@ -339,6 +341,7 @@ impl Connector {
                     offer.provider_pid,
                 );
                 self.store().insert_negotiation(&mut negotiation).await?;
+                self.negotiation_changed(&negotiation);
                 Ok((negotiation, NegotiationState::Offered))
             }
             Some(consumer_pid) => {
@@ -583,6 +586,7 @@ impl Connector {
         });
         self.store().insert_negotiation(&mut negotiation).await?;
         self.inner.negotiation_work.notify_one();
+        self.negotiation_changed(&negotiation);
         Ok(negotiation)
     }
 

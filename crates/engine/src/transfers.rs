@@ -63,6 +63,7 @@ impl Connector {
                     if transfer.pending.is_some() {
                         self.inner.transfer_work.notify_one();
                     }
+                    self.transfer_changed(&transfer);
                     return Ok((transfer, outcome));
                 }
                 Err(StoreError::Conflict(_)) => continue,
@@ -208,6 +209,7 @@ impl Connector {
         match self.store().insert_transfer(&mut transfer).await? {
             TransferInsert::Inserted => {
                 self.inner.transfer_work.notify_one();
+                self.transfer_changed(&transfer);
                 Ok((transfer, TransferState::Requested))
             }
             TransferInsert::Existing(existing) => {
@@ -327,6 +329,7 @@ impl Connector {
         transfer.token_sha256 = token.as_deref().map(crate::dataplane::token_digest);
         self.store().insert_transfer(&mut transfer).await?;
         self.inner.transfer_work.notify_one();
+        self.transfer_changed(&transfer);
         Ok(transfer)
     }
 

@@ -158,7 +158,10 @@ impl Connector {
                 }
             }
             match self.store().finish_negotiation_work(&mut negotiation).await {
-                Ok(()) => return,
+                Ok(()) => {
+                    self.negotiation_changed(&negotiation);
+                    return;
+                }
                 Err(StoreError::Conflict(_)) => match self.store().negotiation(&negotiation.id).await {
                     Ok(Some(fresh)) => negotiation = fresh,
                     Ok(None) => return,
@@ -250,6 +253,7 @@ impl Connector {
                     if transfer.pending.is_some() {
                         self.inner.transfer_work.notify_one();
                     }
+                    self.transfer_changed(&transfer);
                     return;
                 }
                 Err(StoreError::Conflict(_)) => match self.store().transfer(&transfer.id).await {

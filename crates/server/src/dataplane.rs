@@ -1,7 +1,105 @@
+//! The data plane over HTTP: `GET /data` serves a started pull transfer to the bearer of its
+//! token; `POST /data/inbox/:transferId` receives what a provider pushes. Bodies stream.
+
 use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures::TryStreamExt;
+use tsunagu_engine::{ByteStream, EngineError};
 
 use crate::AppState;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
+        .route("/data", get(pull))
+        .route("/data/inbox/{transfer_id}", post(inbox))
+}
+
+/// Data-plane errors as `application/problem+json`. Any failure to authorise looks like
+/// "not found", so a token holder learns nothing about transfers it has no right to.
+struct DataError(StatusCode, String);
+
+impl IntoResponse for DataError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({
+            "type": "about:blank",
+            "title": self.0.canonical_reason().unwrap_or("error"),
+            "status": self.0.as_u16(),
+            "detail": self.1,
+        });
+        (
+            self.0,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}
+
+impl From<EngineError> for DataError {
+    fn from(error: EngineError) -> Self {
+        match error {
+            EngineError::NotFound => DataError(StatusCode::NOT_FOUND, "no data for this token".into()),
+            EngineError::BadRequest(reason) => DataError(StatusCode::FORBIDDEN, reason),
+            EngineError::Conflict(reason) => DataError(StatusCode::CONFLICT, reason),
+            other => {
+                let reference = uuid::Uuid::new_v4();
+                tracing::error!(%reference, error = %other, "data plane request failed");
+                DataError(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("internal error (reference {reference})"),
+                )
+            }
+        }
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Result<&str, DataError> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+                // EDC sends the bare token in `Authorization`; accept that too.
+                .or(Some(value))
+        })
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| DataError(StatusCode::UNAUTHORIZED, "a bearer token is required".into()))
+}
+
+/// # `GET /data`
+async fn pull(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, DataError> {
+    let token = bearer(&headers)?;
+    let data = state.connector.serve_pull(token).await?;
+    let mut response = Response::new(Body::from_stream(data.body));
+    if let Some(media_type) = data.media_type.and_then(|m| m.parse().ok()) {
+        response.headers_mut().insert(header::CONTENT_TYPE, media_type);
+    }
+    if let Some(size) = data.size {
+        response.headers_mut().insert(header::CONTENT_LENGTH, size.into());
+    }
+    Ok(response)
+}
+
+/// # `POST /data/inbox/:transferId`
+async fn inbox(
+    State(state): State<AppState>,
+    Path(transfer_id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, DataError> {
+    let token = bearer(&headers)?.to_owned();
+    let stream: ByteStream = Box::pin(body.into_data_stream().map_err(std::io::Error::other));
+    let delivery = state.connector.receive_push(&transfer_id, &token, stream).await?;
+    Ok((
+        StatusCode::OK,
+        axum::Json(serde_json::json!({"transferId": delivery.transfer_id, "bytes": delivery.bytes})),
+    )
+        .into_response())
 }

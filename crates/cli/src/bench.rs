@@ -1,0 +1,304 @@
+//! `tsunagu bench dsp`: figures for the connector core, measured on loopback with real sockets.
+//!
+//! - completed consumer-initiated negotiations per second (REQUESTED → FINALIZED at the
+//!   consumer) with N running at once, and their p50/p99 latency;
+//! - pull-transfer throughput of one large stored asset;
+//! - time-to-ready and idle RSS of one `tsunagu serve` process.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use futures::StreamExt;
+use serde::Serialize;
+use serde_json::json;
+use tsunagu_core::{AssetSelector, NegotiationState, TransferMode, TransferState};
+use tsunagu_engine::{
+    ByteStream, Connector, NewAssetRequest, NewContractDefinition, NewPolicyDefinition,
+    StartNegotiation, StartTransfer,
+};
+
+use crate::node::{self, Node};
+
+#[derive(Debug, Clone)]
+pub struct DspOptions {
+    pub negotiations: usize,
+    pub concurrency: usize,
+    pub transfer_mb: usize,
+    /// PostgreSQL server URL to create the two connectors' databases on; SQLite when absent.
+    pub postgres_url: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DspReport {
+    pub backend: String,
+    pub negotiations: usize,
+    pub concurrency: usize,
+    pub negotiations_finalized: usize,
+    pub negotiations_per_second: f64,
+    pub negotiation_p50_ms: f64,
+    pub negotiation_p99_ms: f64,
+    pub transfer_bytes: u64,
+    pub transfer_mb_per_second: f64,
+    pub time_to_ready_ms: f64,
+    pub idle_rss_mb: f64,
+}
+
+async fn database_url(options: &DspOptions, dir: &Path, name: &str) -> anyhow::Result<String> {
+    match &options.postgres_url {
+        None => Ok(format!("sqlite:{}", dir.join(format!("{name}.sqlite")).display())),
+        Some(server) => {
+            use sqlx::Connection;
+            let database = format!("tsunagu_bench_{name}_{}", std::process::id());
+            let mut connection = sqlx::PgConnection::connect(server)
+                .await
+                .context("cannot connect to the PostgreSQL server")?;
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {database}"))
+                .execute(&mut connection)
+                .await?;
+            sqlx::query(&format!("CREATE DATABASE {database}"))
+                .execute(&mut connection)
+                .await?;
+            let base = server.rsplit_once('/').map_or(server.as_str(), |(base, _)| base);
+            Ok(format!("{base}/{database}"))
+        }
+    }
+}
+
+/// Publishes one asset under a policy that admits everyone, and returns the consumer's view of
+/// its offer.
+async fn publish(provider: &Node, consumer: &Node, asset_id: &str, size: usize) -> anyhow::Result<serde_json::Value> {
+    let p = &provider.connector;
+    p.create_asset(NewAssetRequest {
+        id: Some(asset_id.into()),
+        properties: Default::default(),
+        http_source: None,
+        media_type: Some("application/octet-stream".into()),
+    })
+    .await?;
+    let chunk = bytes::Bytes::from(vec![0x5a_u8; 1 << 20]);
+    let full = size / chunk.len();
+    let rest = size % chunk.len();
+    let pieces = futures::stream::iter(
+        std::iter::repeat_n(chunk.clone(), full)
+            .chain((rest > 0).then(|| chunk.slice(..rest)))
+            .map(Ok),
+    );
+    let body: ByteStream = Box::pin(pieces);
+    p.upload_asset(asset_id, None, body).await?;
+    if p.policy_definition("open").await.is_err() {
+        p.create_policy_definition(NewPolicyDefinition {
+            id: Some("open".into()),
+            policy: json!({"@type": "Set", "permission": [{"action": "use"}]}),
+        })
+        .await?;
+    }
+    p.create_contract_definition(NewContractDefinition {
+        id: Some(format!("def-{asset_id}")),
+        access_policy_id: "open".into(),
+        contract_policy_id: "open".into(),
+        assets: AssetSelector::Ids(vec![asset_id.into()]),
+    })
+    .await?;
+    let request = json!({
+        "@context": [tsunagu_wire::DSP_CONTEXT],
+        "@type": "CatalogRequestMessage",
+        "filter": [{"operandLeft": "id", "operator": "=", "operandRight": asset_id}]
+    });
+    let (catalog, _) = consumer.connector.request_catalog(&provider.dsp_url(), request).await?;
+    catalog["dataset"][0]["hasPolicy"][0]
+        .as_object()
+        .cloned()
+        .map(serde_json::Value::Object)
+        .context("the published asset is not in the catalog")
+}
+
+async fn negotiate(consumer: &Connector, provider: &Node, offer: serde_json::Value) -> anyhow::Result<(Duration, NegotiationState, Option<String>)> {
+    let started = Instant::now();
+    let negotiation = consumer
+        .start_negotiation(StartNegotiation {
+            counter_party_address: provider.dsp_url(),
+            counter_party_id: provider.connector.participant_id().to_owned(),
+            offer,
+        })
+        .await?;
+    let done = consumer
+        .wait_for_negotiation(&negotiation.id, NegotiationState::is_terminal, Duration::from_secs(60))
+        .await?;
+    Ok((started.elapsed(), done.state, done.agreement.map(|a| a.id)))
+}
+
+fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
+    sorted[index].as_secs_f64() * 1e3
+}
+
+pub async fn dsp(options: DspOptions) -> anyhow::Result<DspReport> {
+    let dir = tempfile::tempdir()?;
+    let mut provider_config = node::dev_config("did:web:provider.bench", database_url(&options, dir.path(), "provider").await?);
+    let mut consumer_config = node::dev_config("did:web:consumer.bench", database_url(&options, dir.path(), "consumer").await?);
+    provider_config.worker_batch = 256;
+    consumer_config.worker_batch = 256;
+    let provider = node::start(&provider_config).await?;
+    let consumer = node::start(&consumer_config).await?;
+
+    // Negotiations.
+    let offer = publish(&provider, &consumer, "bench-small", 1024).await?;
+    // One warm-up negotiation so connection pools and statement caches are filled.
+    negotiate(&consumer.connector, &provider, offer.clone()).await?;
+    let started = Instant::now();
+    let results = futures::stream::iter(0..options.negotiations)
+        .map(|_| negotiate(&consumer.connector, &provider, offer.clone()))
+        .buffer_unordered(options.concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    let elapsed = started.elapsed();
+    let mut latencies = Vec::with_capacity(results.len());
+    let mut finalized = 0;
+    for result in results {
+        let (latency, state, _) = result?;
+        latencies.push(latency);
+        if state == NegotiationState::Finalized {
+            finalized += 1;
+        }
+    }
+    latencies.sort();
+
+    // Transfer.
+    let size = options.transfer_mb << 20;
+    let offer = publish(&provider, &consumer, "bench-large", size).await?;
+    let (_, state, agreement) = negotiate(&consumer.connector, &provider, offer).await?;
+    if state != NegotiationState::Finalized {
+        bail!("the transfer's negotiation ended {state}");
+    }
+    let transfer = consumer
+        .connector
+        .start_transfer(StartTransfer {
+            counter_party_address: provider.dsp_url(),
+            agreement_id: agreement.context("agreement")?,
+            mode: TransferMode::Pull,
+        })
+        .await?;
+    consumer
+        .connector
+        .wait_for_transfer(&transfer.id, |s| s == TransferState::Started, Duration::from_secs(30))
+        .await?;
+    let started = Instant::now();
+    let mut data = consumer.connector.pull_data(&transfer.id).await?;
+    let mut bytes = 0u64;
+    while let Some(piece) = data.body.next().await {
+        bytes += piece?.len() as u64;
+    }
+    let transfer_elapsed = started.elapsed();
+    if bytes != size as u64 {
+        bail!("pulled {bytes} bytes, expected {size}");
+    }
+    drop(consumer);
+    drop(provider);
+
+    let (time_to_ready, idle_rss) = serve_process_figures(dir.path()).await?;
+    Ok(DspReport {
+        backend: if options.postgres_url.is_some() { "postgres" } else { "sqlite" }.into(),
+        negotiations: options.negotiations,
+        concurrency: options.concurrency,
+        negotiations_finalized: finalized,
+        negotiations_per_second: options.negotiations as f64 / elapsed.as_secs_f64(),
+        negotiation_p50_ms: percentile(&latencies, 0.50),
+        negotiation_p99_ms: percentile(&latencies, 0.99),
+        transfer_bytes: bytes,
+        transfer_mb_per_second: bytes as f64 / (1 << 20) as f64 / transfer_elapsed.as_secs_f64(),
+        time_to_ready_ms: time_to_ready.as_secs_f64() * 1e3,
+        idle_rss_mb: idle_rss,
+    })
+}
+
+/// Starts `tsunagu serve` as its own process, measures how long until it answers, lets it
+/// idle, and reads its resident memory.
+async fn serve_process_figures(dir: &Path) -> anyhow::Result<(Duration, f64)> {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.local_addr()?.port()
+    };
+    let exe = std::env::current_exe()?;
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(exe)
+        .arg("serve")
+        .env("TSUNAGU_PARTICIPANT_ID", "did:web:idle.bench")
+        .env("TSUNAGU_BIND", format!("127.0.0.1:{port}"))
+        .env("TSUNAGU_DATABASE_URL", format!("sqlite:{}", dir.join("idle.sqlite").display()))
+        .env("TSUNAGU_MANAGEMENT_API_KEY", "bench-key-0123456789")
+        .env("TSUNAGU_DEV_INSECURE_IDENTITY", "true")
+        .env("TSUNAGU_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .context("cannot start tsunagu serve")?;
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/health");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if client.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("tsunagu serve did not become ready in 10 s");
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let ready = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let pid = child.id().context("child pid")?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let rss_kb: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    child.kill().await.ok();
+    Ok((ready, rss_kb / 1024.0))
+}
+
+pub fn print_table(report: &DspReport) {
+    let goal = |ok: bool| if ok { "ok" } else { "MISSED" };
+    println!("tsunagu bench dsp ({} backend)", report.backend);
+    println!("{:<44} {:>12}  {:<12} {}", "measure", "value", "goal", "");
+    println!(
+        "{:<44} {:>12.0}  {:<12} {}",
+        format!("negotiations/s ({} at once, {} total)", report.concurrency, report.negotiations),
+        report.negotiations_per_second,
+        ">= 1000",
+        goal(report.negotiations_per_second >= 1000.0)
+    );
+    println!("{:<44} {:>12}  {:<12}", "negotiations finalized", report.negotiations_finalized, "all");
+    println!("{:<44} {:>12.1}  {:<12}", "negotiation latency p50 (ms)", report.negotiation_p50_ms, "");
+    println!(
+        "{:<44} {:>12.1}  {:<12} {}",
+        "negotiation latency p99 (ms)",
+        report.negotiation_p99_ms,
+        "< 50",
+        goal(report.negotiation_p99_ms < 50.0)
+    );
+    println!(
+        "{:<44} {:>12.0}  {:<12} {}",
+        format!("pull transfer MB/s ({} MB)", report.transfer_bytes >> 20),
+        report.transfer_mb_per_second,
+        ">= 200",
+        goal(report.transfer_mb_per_second >= 200.0)
+    );
+    println!(
+        "{:<44} {:>12.1}  {:<12} {}",
+        "time to ready (ms)",
+        report.time_to_ready_ms,
+        "< 200",
+        goal(report.time_to_ready_ms < 200.0)
+    );
+    println!(
+        "{:<44} {:>12.1}  {:<12} {}",
+        "idle RSS (MB)",
+        report.idle_rss_mb,
+        "< 30",
+        goal(report.idle_rss_mb < 30.0)
+    );
+}

@@ -1,0 +1,277 @@
+//! The connector's configuration: one documented struct. Every key can come from the TOML file
+//! given with `--config` or from the environment variable `TSUNAGU_<KEY>` (upper case), which
+//! wins over the file; with no file at all, the environment alone configures the connector.
+//! `tsunagu.example.toml` at the repository root documents every key, and a test keeps it in
+//! step with this struct.
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+/// A secret: shown as `***` by `Debug`, so it cannot reach a log by accident.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// This company's participant id (its DID once identity lands).
+    pub participant_id: String,
+    /// Address of the public listener (DSP and data plane).
+    #[serde(default = "default_bind")]
+    pub bind: String,
+    /// Address of the management API's own listener. Empty: served on `bind`.
+    #[serde(default)]
+    pub management_bind: String,
+    /// The base URL partners reach this connector at. Empty: `http://<bind>`.
+    #[serde(default)]
+    pub public_url: String,
+    /// `sqlite:<path>` (the default is a file in the working directory) or `postgres://...`.
+    #[serde(default = "default_database_url")]
+    pub database_url: String,
+    /// Connections to PostgreSQL (ignored for SQLite).
+    #[serde(default = "default_database_connections")]
+    pub database_connections: u32,
+    /// The key the company's own tools send in `X-Api-Key` to the management API.
+    pub management_api_key: Secret,
+    /// Development only: trust the caller identity in the `X-Tsunagu-Participant` header.
+    #[serde(default)]
+    pub dev_insecure_identity: bool,
+    /// Development only: attributes this connector claims for itself (`role=cellMaker;...`).
+    #[serde(default)]
+    pub dev_attributes: String,
+    /// How long a data-plane pull token stays valid, in seconds.
+    #[serde(default = "default_token_lifetime")]
+    pub token_lifetime_secs: u64,
+    /// How long a worker holds a claimed negotiation or transfer, in seconds.
+    #[serde(default = "default_lease")]
+    pub lease_secs: u64,
+    /// How many deliveries a worker runs at once.
+    #[serde(default = "default_batch")]
+    pub worker_batch: u32,
+    /// Log filter, e.g. `info` or `tsunagu_engine=debug,info`.
+    #[serde(default = "default_log")]
+    pub log: String,
+}
+
+fn default_bind() -> String {
+    "127.0.0.1:8181".into()
+}
+fn default_database_url() -> String {
+    "sqlite:tsunagu.sqlite".into()
+}
+fn default_database_connections() -> u32 {
+    16
+}
+fn default_token_lifetime() -> u64 {
+    3600
+}
+fn default_lease() -> u64 {
+    30
+}
+fn default_batch() -> u32 {
+    64
+}
+fn default_log() -> String {
+    "info".into()
+}
+
+/// The keys of `Config`, for the environment overlay and the example-file test.
+pub const KEYS: [&str; 13] = [
+    "participant_id",
+    "bind",
+    "management_bind",
+    "public_url",
+    "database_url",
+    "database_connections",
+    "management_api_key",
+    "dev_insecure_identity",
+    "dev_attributes",
+    "token_lifetime_secs",
+    "lease_secs",
+    "worker_batch",
+    "log",
+];
+
+impl Config {
+    /// Reads the file (if any), lays the environment over it and checks the result.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                text.parse::<toml::Table>()
+                    .with_context(|| format!("{} is not valid TOML", path.display()))?
+            }
+            None => toml::Table::new(),
+        };
+        overlay_environment(&mut table, |name| std::env::var(name).ok());
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .context("invalid configuration")?;
+        config.check()?;
+        Ok(config)
+    }
+
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.participant_id.trim().is_empty() {
+            bail!("participant_id must not be empty");
+        }
+        if self.management_api_key.expose().len() < 16 {
+            bail!("management_api_key must be at least 16 characters");
+        }
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            bail!("database_url must start with sqlite: or postgres://");
+        }
+        Ok(())
+    }
+
+    pub fn public_url(&self) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{}", self.bind)
+        } else {
+            self.public_url.trim_end_matches('/').to_owned()
+        }
+    }
+
+    pub fn token_lifetime(&self) -> Duration {
+        Duration::from_secs(self.token_lifetime_secs)
+    }
+}
+
+/// `TSUNAGU_<KEY>` for each key. Values are read as TOML scalars when they parse as one
+/// (`true`, `42`), else as strings, then typed by the struct.
+pub(crate) fn overlay_environment(table: &mut toml::Table, get: impl Fn(&str) -> Option<String>) {
+    for key in KEYS {
+        let name = format!("TSUNAGU_{}", key.to_ascii_uppercase());
+        let Some(raw) = get(&name) else { continue };
+        let value = match key {
+            "database_connections" | "token_lifetime_secs" | "lease_secs" | "worker_batch" => raw
+                .trim()
+                .parse::<i64>()
+                .map(toml::Value::Integer)
+                .unwrap_or(toml::Value::String(raw)),
+            "dev_insecure_identity" => match raw.trim() {
+                "true" | "1" | "yes" => toml::Value::Boolean(true),
+                "false" | "0" | "no" | "" => toml::Value::Boolean(false),
+                _ => toml::Value::String(raw),
+            },
+            _ => toml::Value::String(raw),
+        };
+        table.insert(key.to_owned(), value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> String {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tsunagu.example.toml");
+        std::fs::read_to_string(path).expect("tsunagu.example.toml exists at the repository root")
+    }
+
+    #[test]
+    fn example_config_documents_every_key_and_parses() {
+        let text = example();
+        let table: toml::Table = text.parse().unwrap();
+        let mut in_file: Vec<&str> = table.keys().map(String::as_str).collect();
+        in_file.sort();
+        let mut known = KEYS.to_vec();
+        known.sort();
+        assert_eq!(in_file, known, "tsunagu.example.toml and Config disagree");
+        let config: Config = toml::Value::Table(table).try_into().unwrap();
+        config.check().unwrap();
+        // Every key has a comment line right above it.
+        let lines: Vec<&str> = text.lines().collect();
+        for key in KEYS {
+            let at = lines
+                .iter()
+                .position(|line| line.starts_with(&format!("{key} =")))
+                .unwrap_or_else(|| panic!("{key} is not set in the example"));
+            assert!(at > 0 && lines[at - 1].starts_with('#'), "{key} has no comment");
+        }
+    }
+
+    #[test]
+    fn serialised_struct_has_exactly_the_documented_keys() {
+        let config = Config {
+            participant_id: "p".into(),
+            bind: default_bind(),
+            management_bind: String::new(),
+            public_url: String::new(),
+            database_url: default_database_url(),
+            database_connections: 1,
+            management_api_key: Secret::new("k".repeat(16)),
+            dev_insecure_identity: false,
+            dev_attributes: String::new(),
+            token_lifetime_secs: 1,
+            lease_secs: 1,
+            worker_batch: 1,
+            log: default_log(),
+        };
+        let value = toml::Value::try_from(&config).unwrap();
+        let mut keys: Vec<_> = value.as_table().unwrap().keys().cloned().collect();
+        keys.sort();
+        let mut known: Vec<_> = KEYS.iter().map(|k| k.to_string()).collect();
+        known.sort();
+        assert_eq!(keys, known);
+    }
+
+    #[test]
+    fn environment_alone_configures_and_wins_over_the_file() {
+        let mut table: toml::Table = "participant_id = \"from-file\"\nworker_batch = 3".parse().unwrap();
+        let env = |name: &str| match name {
+            "TSUNAGU_PARTICIPANT_ID" => Some("did:web:cell.example".to_owned()),
+            "TSUNAGU_MANAGEMENT_API_KEY" => Some("0123456789abcdef".to_owned()),
+            "TSUNAGU_DEV_INSECURE_IDENTITY" => Some("true".to_owned()),
+            "TSUNAGU_WORKER_BATCH" => Some("9".to_owned()),
+            _ => None,
+        };
+        overlay_environment(&mut table, env);
+        let config: Config = toml::Value::Table(table).try_into().unwrap();
+        assert_eq!(config.participant_id, "did:web:cell.example");
+        assert_eq!(config.worker_batch, 9);
+        assert!(config.dev_insecure_identity);
+        config.check().unwrap();
+    }
+
+    #[test]
+    fn secrets_do_not_reach_debug_output() {
+        let secret = Secret::new("super-secret-key-123".into());
+        assert_eq!(format!("{secret:?}"), "***");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        let table: toml::Table = "participant_id = \"p\"\nmanagement_api_key = \"0123456789abcdef\"\nbnd = \"x\"".parse().unwrap();
+        assert!(toml::Value::Table(table).try_into::<Config>().is_err());
+        let mut short: toml::Table = "participant_id = \"p\"\nmanagement_api_key = \"short\"".parse().unwrap();
+        overlay_environment(&mut short, |_| None);
+        let config: Config = toml::Value::Table(short).try_into().unwrap();
+        assert!(config.check().is_err());
+    }
+}

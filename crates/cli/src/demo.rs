@@ -1,0 +1,215 @@
+//! `tsunagu demo`: a small supply chain on loopback. Three connectors, each with its own
+//! SQLite file: a cathode-material maker publishes the carbon footprint of a batch for cell
+//! makers only; a cell maker finds it, negotiates a contract and pulls the data; a recycler,
+//! who is not a cell maker, does not even see it in the catalog.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tsunagu_core::{AssetSelector, NegotiationState, TransferMode, TransferState};
+use tsunagu_engine::{
+    NewAssetRequest, NewContractDefinition, NewPolicyDefinition, StartNegotiation, StartTransfer,
+};
+
+use crate::node::{self, Node};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn step(number: u32, text: &str) {
+    println!("\n[{number}] {text}");
+}
+
+fn detail(text: impl AsRef<str>) {
+    println!("    {}", text.as_ref());
+}
+
+/// The footprint the material maker computed from its confidential data; only the result
+/// travels.
+fn cathode_footprint() -> Value {
+    json!({
+        "productId": "urn:tsunagu:material-maker:cam-nmc811:batch-2026-11",
+        "productName": "Cathode active material NMC811, batch 2026-11",
+        "declaredUnit": "kilogram",
+        "pcfExcludingBiogenic": "14.7",
+        "unit": "kg CO2e per kg",
+        "stages": {
+            "rawMaterialAcquisitionAndPreProcessing": "11.2",
+            "mainProduction": "3.1",
+            "distribution": "0.4"
+        },
+        "primaryDataShare": "62",
+        "referencePeriod": {"start": "2026-01-01", "end": "2026-10-31"}
+    })
+}
+
+async fn start(name: &str, participant: &str, attributes: &str, dir: &Path) -> anyhow::Result<Node> {
+    let mut config = node::dev_config(
+        participant,
+        format!("sqlite:{}", dir.join(format!("{name}.sqlite")).display()),
+    );
+    config.dev_attributes = attributes.to_owned();
+    let node = node::start(&config).await?;
+    detail(format!(
+        "{name:<16} {participant:<34} DSP {}  ({})",
+        node.dsp_url(),
+        if attributes.is_empty() { "no attributes" } else { attributes }
+    ));
+    Ok(node)
+}
+
+pub async fn run(dir: Option<&Path>) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let temp;
+    let dir = match dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            dir
+        }
+        None => {
+            temp = tempfile::tempdir()?;
+            temp.path()
+        }
+    };
+    println!("tsunagu demo: a battery supply chain on loopback (data in {})", dir.display());
+
+    step(1, "Three companies start their connectors, each with its own database");
+    let material = start("material-maker", "did:web:material-maker.example", "role=materialMaker;membership=active", dir).await?;
+    let cell = start("cell-maker", "did:web:cell-maker.example", "role=cellMaker;membership=active", dir).await?;
+    let recycler = start("recycler", "did:web:recycler.example", "role=recycler;membership=active", dir).await?;
+
+    step(2, "The material maker publishes its batch footprint for cell makers only");
+    let footprint = serde_json::to_vec_pretty(&cathode_footprint())?;
+    let m = &material.connector;
+    m.create_asset(NewAssetRequest {
+        id: Some("cam-nmc811-batch-2026-11-pcf".into()),
+        properties: json!({
+            "name": "PCF of cathode active material NMC811, batch 2026-11",
+            "contenttype": "application/json",
+            "dct:type": "PcfExchange"
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default(),
+        http_source: None,
+        media_type: Some("application/json".into()),
+    })
+    .await?;
+    let body: tsunagu_engine::ByteStream =
+        Box::pin(futures::stream::once(async move { Ok(bytes::Bytes::from(footprint)) }));
+    let asset = m
+        .upload_asset("cam-nmc811-batch-2026-11-pcf", Some("application/json".into()), body)
+        .await?;
+    detail(format!("asset {} stored in its own connector", asset.id));
+    m.create_policy_definition(NewPolicyDefinition {
+        id: Some("cell-makers-only".into()),
+        policy: json!({"@type": "Set", "permission": [{"action": "use", "constraint": [
+            {"leftOperand": "role", "operator": "isAnyOf", "rightOperand": ["cellMaker"]}
+        ]}]}),
+    })
+    .await?;
+    m.create_policy_definition(NewPolicyDefinition {
+        id: Some("cfp-use".into()),
+        policy: json!({"@type": "Set", "permission": [{"action": "use", "constraint": [{"and": [
+            {"leftOperand": "membership", "operator": "eq", "rightOperand": "active"},
+            {"leftOperand": "purpose", "operator": "eq", "rightOperand": "cfp-calculation"},
+            {"leftOperand": "dateTime", "operator": "lteq", "rightOperand": "2030-12-31T23:59:59Z"}
+        ]}]}]}),
+    })
+    .await?;
+    m.create_contract_definition(NewContractDefinition {
+        id: Some("cfp-for-cell-makers".into()),
+        access_policy_id: "cell-makers-only".into(),
+        contract_policy_id: "cfp-use".into(),
+        assets: AssetSelector::Ids(vec![asset.id.clone()]),
+    })
+    .await?;
+    detail("access policy: role isAnyOf [cellMaker]");
+    detail("contract policy: membership eq active AND purpose eq cfp-calculation AND dateTime lteq 2030-12-31");
+
+    step(3, "The recycler asks for the catalog: it is not a cell maker, so it sees nothing");
+    let request = json!({"@context": [tsunagu_wire::DSP_CONTEXT], "@type": "CatalogRequestMessage"});
+    let (catalog, _) = recycler
+        .connector
+        .request_catalog(&material.dsp_url(), request.clone())
+        .await?;
+    let seen = catalog["dataset"].as_array().map_or(0, Vec::len);
+    detail(format!("recycler sees {seen} dataset(s)"));
+    if seen != 0 {
+        bail!("the access policy failed: the recycler saw the footprint");
+    }
+
+    step(4, "The cell maker asks for the catalog and finds the offer");
+    let (catalog, _) = cell.connector.request_catalog(&material.dsp_url(), request).await?;
+    let dataset = catalog["dataset"]
+        .as_array()
+        .and_then(|d| d.first())
+        .context("the cell maker found no dataset")?;
+    let offer = dataset["hasPolicy"][0].clone();
+    let provider_id = catalog["participantId"].as_str().unwrap_or_default().to_owned();
+    detail(format!("dataset {} from {provider_id}", dataset["@id"].as_str().unwrap_or_default()));
+    detail(format!("offer {}", offer["@id"].as_str().unwrap_or_default()));
+
+    step(5, "The cell maker negotiates a contract (DSP contract negotiation)");
+    let t = Instant::now();
+    let negotiation = cell
+        .connector
+        .start_negotiation(StartNegotiation {
+            counter_party_address: material.dsp_url(),
+            counter_party_id: provider_id,
+            offer,
+        })
+        .await?;
+    let negotiation = cell
+        .connector
+        .wait_for_negotiation(&negotiation.id, NegotiationState::is_terminal, WAIT)
+        .await?;
+    if negotiation.state != NegotiationState::Finalized {
+        bail!("the negotiation ended {}: {:?}", negotiation.state, negotiation.error);
+    }
+    let agreement = negotiation.agreement.clone().context("a finalized negotiation has an agreement")?;
+    detail(format!("REQUESTED -> AGREED -> VERIFIED -> FINALIZED in {:.1} ms", t.elapsed().as_secs_f64() * 1e3));
+    detail(format!("agreement {} signed by {} for {}", agreement.id, agreement.provider_id, agreement.consumer_id));
+
+    step(6, "The cell maker pulls the footprint under the agreement (DSP transfer process)");
+    let transfer = cell
+        .connector
+        .start_transfer(StartTransfer {
+            counter_party_address: material.dsp_url(),
+            agreement_id: agreement.id.clone(),
+            mode: TransferMode::Pull,
+        })
+        .await?;
+    let transfer = cell
+        .connector
+        .wait_for_transfer(&transfer.id, |s| s != TransferState::Requested, WAIT)
+        .await?;
+    if transfer.state != TransferState::Started {
+        bail!("the transfer ended {}: {:?}", transfer.state, transfer.error);
+    }
+    detail(format!("transfer {} STARTED; data address received", transfer.id));
+    let mut data = cell.connector.pull_data(&transfer.id).await?;
+    let mut received = Vec::new();
+    while let Some(piece) = data.body.next().await {
+        received.extend_from_slice(&piece?);
+    }
+    let value: Value = serde_json::from_slice(&received).context("the data is the footprint JSON")?;
+    detail(format!("received {} bytes ({}):", received.len(), data.media_type.unwrap_or_default()));
+    for line in serde_json::to_string_pretty(&value)?.lines() {
+        detail(format!("  {line}"));
+    }
+    let completed = cell
+        .connector
+        .act_on_transfer(&transfer.id, tsunagu_core::TransferAction::SendCompletion)
+        .await?;
+    detail(format!("transfer {}", completed.state));
+
+    step(7, "Who learned what");
+    detail("material maker: kept its activity data; shared only the result, with the cell maker, under contract");
+    detail("cell maker: holds the footprint and the agreement that lets it use it for cfp-calculation");
+    detail("recycler: learned nothing, not even that the dataset exists");
+    println!("\ndemo finished in {:.2} s", started.elapsed().as_secs_f64());
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! `tsunagu`: run a connector, the demo supply chain, or the benchmarks.
+
+#![allow(clippy::print_stdout)] // The CLI's output is its user interface.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+use tsunagu::{bench, config::Config, demo, node};
+
+#[derive(Parser)]
+#[command(name = "tsunagu", version, about = "A battery supply-chain data-space connector (Eclipse Dataspace Protocol 2025-1)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one company's connector.
+    Serve {
+        /// The configuration file (every key can also come from TSUNAGU_<KEY>).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Run a small supply chain on loopback and print each step.
+    Demo {
+        /// Keep the connectors' databases in this folder instead of a temporary one.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Measure the connector.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Negotiations per second and their latency, pull-transfer throughput, time to ready, idle memory.
+    Dsp {
+        /// Negotiations to complete.
+        #[arg(long, default_value_t = 2000)]
+        negotiations: usize,
+        /// Negotiations in flight at once.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Size of the transferred asset in MiB.
+        #[arg(long, default_value_t = 100)]
+        transfer_mb: usize,
+        /// Run on PostgreSQL: a server URL whose user may create databases.
+        #[arg(long)]
+        postgres_url: Option<String>,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn init_logging(filter: &str) {
+    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(filter));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { config } => {
+            let config = Config::load(config.as_deref())?;
+            init_logging(&config.log);
+            let started = std::time::Instant::now();
+            let node = node::start(&config).await?;
+            tracing::info!(
+                participant = %config.participant_id,
+                dsp = %node.dsp_url(),
+                management = %node.management_url(),
+                ready_ms = started.elapsed().as_millis() as u64,
+                "connector ready"
+            );
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            drop(node);
+            Ok(())
+        }
+        Command::Demo { dir } => {
+            // The demo's connectors run with development identity on purpose; its warning
+            // would only be noise here.
+            init_logging("error");
+            demo::run(dir.as_deref()).await
+        }
+        Command::Bench { what } => {
+            init_logging("error");
+            match what {
+                BenchCommand::Dsp { negotiations, concurrency, transfer_mb, postgres_url, json } => {
+                    let report = bench::dsp(bench::DspOptions { negotiations, concurrency, transfer_mb, postgres_url })
+                        .await
+                        .context("the benchmark failed")?;
+                    if json {
+                        println!("{}", serde_json::to_string(&report)?);
+                    } else {
+                        bench::print_table(&report);
+                    }
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
