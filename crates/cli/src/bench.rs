@@ -46,7 +46,10 @@ pub struct DspReport {
 
 async fn database_url(options: &DspOptions, dir: &Path, name: &str) -> anyhow::Result<String> {
     match &options.postgres_url {
-        None => Ok(format!("sqlite:{}", dir.join(format!("{name}.sqlite")).display())),
+        None => Ok(format!(
+            "sqlite:{}",
+            dir.join(format!("{name}.sqlite")).display()
+        )),
         Some(server) => {
             use sqlx::Connection;
             let database = format!("tsunagu_bench_{name}_{}", std::process::id());
@@ -59,7 +62,9 @@ async fn database_url(options: &DspOptions, dir: &Path, name: &str) -> anyhow::R
             sqlx::query(&format!("CREATE DATABASE {database}"))
                 .execute(&mut connection)
                 .await?;
-            let base = server.rsplit_once('/').map_or(server.as_str(), |(base, _)| base);
+            let base = server
+                .rsplit_once('/')
+                .map_or(server.as_str(), |(base, _)| base);
             Ok(format!("{base}/{database}"))
         }
     }
@@ -67,7 +72,12 @@ async fn database_url(options: &DspOptions, dir: &Path, name: &str) -> anyhow::R
 
 /// Publishes one asset under a policy that admits everyone, and returns the consumer's view of
 /// its offer.
-async fn publish(provider: &Node, consumer: &Node, asset_id: &str, size: usize) -> anyhow::Result<serde_json::Value> {
+async fn publish(
+    provider: &Node,
+    consumer: &Node,
+    asset_id: &str,
+    size: usize,
+) -> anyhow::Result<serde_json::Value> {
     let p = &provider.connector;
     p.create_asset(NewAssetRequest {
         id: Some(asset_id.into()),
@@ -105,7 +115,10 @@ async fn publish(provider: &Node, consumer: &Node, asset_id: &str, size: usize) 
         "@type": "CatalogRequestMessage",
         "filter": [{"operandLeft": "id", "operator": "=", "operandRight": asset_id}]
     });
-    let (catalog, _) = consumer.connector.request_catalog(&provider.dsp_url(), request).await?;
+    let (catalog, _) = consumer
+        .connector
+        .request_catalog(&provider.dsp_url(), request)
+        .await?;
     catalog["dataset"][0]["hasPolicy"][0]
         .as_object()
         .cloned()
@@ -113,7 +126,11 @@ async fn publish(provider: &Node, consumer: &Node, asset_id: &str, size: usize) 
         .context("the published asset is not in the catalog")
 }
 
-async fn negotiate(consumer: &Connector, provider: &Node, offer: serde_json::Value) -> anyhow::Result<(Duration, NegotiationState, Option<String>)> {
+async fn negotiate(
+    consumer: &Connector,
+    provider: &Node,
+    offer: serde_json::Value,
+) -> anyhow::Result<(Duration, NegotiationState, Option<String>)> {
     let started = Instant::now();
     let negotiation = consumer
         .start_negotiation(StartNegotiation {
@@ -123,7 +140,11 @@ async fn negotiate(consumer: &Connector, provider: &Node, offer: serde_json::Val
         })
         .await?;
     let done = consumer
-        .wait_for_negotiation(&negotiation.id, NegotiationState::is_terminal, Duration::from_secs(60))
+        .wait_for_negotiation(
+            &negotiation.id,
+            NegotiationState::is_terminal,
+            Duration::from_secs(60),
+        )
         .await?;
     Ok((started.elapsed(), done.state, done.agreement.map(|a| a.id)))
 }
@@ -138,8 +159,14 @@ fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
 
 pub async fn dsp(options: DspOptions) -> anyhow::Result<DspReport> {
     let dir = tempfile::tempdir()?;
-    let mut provider_config = node::dev_config("did:web:provider.bench", database_url(&options, dir.path(), "provider").await?);
-    let mut consumer_config = node::dev_config("did:web:consumer.bench", database_url(&options, dir.path(), "consumer").await?);
+    let mut provider_config = node::dev_config(
+        "did:web:provider.bench",
+        database_url(&options, dir.path(), "provider").await?,
+    );
+    let mut consumer_config = node::dev_config(
+        "did:web:consumer.bench",
+        database_url(&options, dir.path(), "consumer").await?,
+    );
     provider_config.worker_batch = 256;
     consumer_config.worker_batch = 256;
     let provider = node::start(&provider_config).await?;
@@ -184,7 +211,11 @@ pub async fn dsp(options: DspOptions) -> anyhow::Result<DspReport> {
         .await?;
     consumer
         .connector
-        .wait_for_transfer(&transfer.id, |s| s == TransferState::Started, Duration::from_secs(30))
+        .wait_for_transfer(
+            &transfer.id,
+            |s| s == TransferState::Started,
+            Duration::from_secs(30),
+        )
         .await?;
     let started = Instant::now();
     let mut data = consumer.connector.pull_data(&transfer.id).await?;
@@ -201,7 +232,12 @@ pub async fn dsp(options: DspOptions) -> anyhow::Result<DspReport> {
 
     let (time_to_ready, idle_rss) = serve_process_figures(dir.path()).await?;
     Ok(DspReport {
-        backend: if options.postgres_url.is_some() { "postgres" } else { "sqlite" }.into(),
+        backend: if options.postgres_url.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+        .into(),
         negotiations: options.negotiations,
         concurrency: options.concurrency,
         negotiations_finalized: finalized,
@@ -228,10 +264,14 @@ async fn serve_process_figures(dir: &Path) -> anyhow::Result<(Duration, f64)> {
         .arg("serve")
         .env("TSUNAGU_PARTICIPANT_ID", "did:web:idle.bench")
         .env("TSUNAGU_BIND", format!("127.0.0.1:{port}"))
-        .env("TSUNAGU_DATABASE_URL", format!("sqlite:{}", dir.join("idle.sqlite").display()))
+        .env(
+            "TSUNAGU_DATABASE_URL",
+            format!("sqlite:{}", dir.join("idle.sqlite").display()),
+        )
         .env("TSUNAGU_MANAGEMENT_API_KEY", "bench-key-0123456789")
         .env("TSUNAGU_DEV_INSECURE_IDENTITY", "true")
-        .env("TSUNAGU_LOG", "warn")
+        .env("TSUNAGU_LOG", "error")
+        .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .context("cannot start tsunagu serve")?;
@@ -239,7 +279,12 @@ async fn serve_process_figures(dir: &Path) -> anyhow::Result<(Duration, f64)> {
     let url = format!("http://127.0.0.1:{port}/health");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if client.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
+        if client
+            .get(&url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             break;
         }
         if Instant::now() > deadline {
@@ -263,16 +308,25 @@ async fn serve_process_figures(dir: &Path) -> anyhow::Result<(Duration, f64)> {
 pub fn print_table(report: &DspReport) {
     let goal = |ok: bool| if ok { "ok" } else { "MISSED" };
     println!("tsunagu bench dsp ({} backend)", report.backend);
-    println!("{:<44} {:>12}  {:<12} {}", "measure", "value", "goal", "");
+    println!("{:<44} {:>12}  {:<12}", "measure", "value", "goal");
     println!(
         "{:<44} {:>12.0}  {:<12} {}",
-        format!("negotiations/s ({} at once, {} total)", report.concurrency, report.negotiations),
+        format!(
+            "negotiations/s ({} at once, {} total)",
+            report.concurrency, report.negotiations
+        ),
         report.negotiations_per_second,
         ">= 1000",
         goal(report.negotiations_per_second >= 1000.0)
     );
-    println!("{:<44} {:>12}  {:<12}", "negotiations finalized", report.negotiations_finalized, "all");
-    println!("{:<44} {:>12.1}  {:<12}", "negotiation latency p50 (ms)", report.negotiation_p50_ms, "");
+    println!(
+        "{:<44} {:>12}  {:<12}",
+        "negotiations finalized", report.negotiations_finalized, "all"
+    );
+    println!(
+        "{:<44} {:>12.1}  {:<12}",
+        "negotiation latency p50 (ms)", report.negotiation_p50_ms, ""
+    );
     println!(
         "{:<44} {:>12.1}  {:<12} {}",
         "negotiation latency p99 (ms)",

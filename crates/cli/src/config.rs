@@ -212,7 +212,10 @@ mod tests {
                 .iter()
                 .position(|line| line.starts_with(&format!("{key} =")))
                 .unwrap_or_else(|| panic!("{key} is not set in the example"));
-            assert!(at > 0 && lines[at - 1].starts_with('#'), "{key} has no comment");
+            assert!(
+                at > 0 && lines[at - 1].starts_with('#'),
+                "{key} has no comment"
+            );
         }
     }
 
@@ -243,7 +246,9 @@ mod tests {
 
     #[test]
     fn environment_alone_configures_and_wins_over_the_file() {
-        let mut table: toml::Table = "participant_id = \"from-file\"\nworker_batch = 3".parse().unwrap();
+        let mut table: toml::Table = "participant_id = \"from-file\"\nworker_batch = 3"
+            .parse()
+            .unwrap();
         let env = |name: &str| match name {
             "TSUNAGU_PARTICIPANT_ID" => Some("did:web:cell.example".to_owned()),
             "TSUNAGU_MANAGEMENT_API_KEY" => Some("0123456789abcdef".to_owned()),
@@ -267,9 +272,14 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_bad_values_are_refused() {
-        let table: toml::Table = "participant_id = \"p\"\nmanagement_api_key = \"0123456789abcdef\"\nbnd = \"x\"".parse().unwrap();
+        let table: toml::Table =
+            "participant_id = \"p\"\nmanagement_api_key = \"0123456789abcdef\"\nbnd = \"x\""
+                .parse()
+                .unwrap();
         assert!(toml::Value::Table(table).try_into::<Config>().is_err());
-        let mut short: toml::Table = "participant_id = \"p\"\nmanagement_api_key = \"short\"".parse().unwrap();
+        let mut short: toml::Table = "participant_id = \"p\"\nmanagement_api_key = \"short\""
+            .parse()
+            .unwrap();
         overlay_environment(&mut short, |_| None);
         let config: Config = toml::Value::Table(short).try_into().unwrap();
         assert!(config.check().is_err());

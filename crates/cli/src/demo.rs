@@ -45,7 +45,12 @@ fn cathode_footprint() -> Value {
     })
 }
 
-async fn start(name: &str, participant: &str, attributes: &str, dir: &Path) -> anyhow::Result<Node> {
+async fn start(
+    name: &str,
+    participant: &str,
+    attributes: &str,
+    dir: &Path,
+) -> anyhow::Result<Node> {
     let mut config = node::dev_config(
         participant,
         format!("sqlite:{}", dir.join(format!("{name}.sqlite")).display()),
@@ -55,7 +60,11 @@ async fn start(name: &str, participant: &str, attributes: &str, dir: &Path) -> a
     detail(format!(
         "{name:<16} {participant:<34} DSP {}  ({})",
         node.dsp_url(),
-        if attributes.is_empty() { "no attributes" } else { attributes }
+        if attributes.is_empty() {
+            "no attributes"
+        } else {
+            attributes
+        }
     ));
     Ok(node)
 }
@@ -73,14 +82,41 @@ pub async fn run(dir: Option<&Path>) -> anyhow::Result<()> {
             temp.path()
         }
     };
-    println!("tsunagu demo: a battery supply chain on loopback (data in {})", dir.display());
+    println!(
+        "tsunagu demo: a battery supply chain on loopback (data in {})",
+        dir.display()
+    );
 
-    step(1, "Three companies start their connectors, each with its own database");
-    let material = start("material-maker", "did:web:material-maker.example", "role=materialMaker;membership=active", dir).await?;
-    let cell = start("cell-maker", "did:web:cell-maker.example", "role=cellMaker;membership=active", dir).await?;
-    let recycler = start("recycler", "did:web:recycler.example", "role=recycler;membership=active", dir).await?;
+    step(
+        1,
+        "Three companies start their connectors, each with its own database",
+    );
+    let material = start(
+        "material-maker",
+        "did:web:material-maker.example",
+        "role=materialMaker;membership=active",
+        dir,
+    )
+    .await?;
+    let cell = start(
+        "cell-maker",
+        "did:web:cell-maker.example",
+        "role=cellMaker;membership=active",
+        dir,
+    )
+    .await?;
+    let recycler = start(
+        "recycler",
+        "did:web:recycler.example",
+        "role=recycler;membership=active",
+        dir,
+    )
+    .await?;
 
-    step(2, "The material maker publishes its batch footprint for cell makers only");
+    step(
+        2,
+        "The material maker publishes its batch footprint for cell makers only",
+    );
     let footprint = serde_json::to_vec_pretty(&cathode_footprint())?;
     let m = &material.connector;
     m.create_asset(NewAssetRequest {
@@ -97,10 +133,15 @@ pub async fn run(dir: Option<&Path>) -> anyhow::Result<()> {
         media_type: Some("application/json".into()),
     })
     .await?;
-    let body: tsunagu_engine::ByteStream =
-        Box::pin(futures::stream::once(async move { Ok(bytes::Bytes::from(footprint)) }));
+    let body: tsunagu_engine::ByteStream = Box::pin(futures::stream::once(async move {
+        Ok(bytes::Bytes::from(footprint))
+    }));
     let asset = m
-        .upload_asset("cam-nmc811-batch-2026-11-pcf", Some("application/json".into()), body)
+        .upload_asset(
+            "cam-nmc811-batch-2026-11-pcf",
+            Some("application/json".into()),
+            body,
+        )
         .await?;
     detail(format!("asset {} stored in its own connector", asset.id));
     m.create_policy_definition(NewPolicyDefinition {
@@ -127,10 +168,16 @@ pub async fn run(dir: Option<&Path>) -> anyhow::Result<()> {
     })
     .await?;
     detail("access policy: role isAnyOf [cellMaker]");
-    detail("contract policy: membership eq active AND purpose eq cfp-calculation AND dateTime lteq 2030-12-31");
+    detail(
+        "contract policy: membership eq active AND purpose eq cfp-calculation AND dateTime lteq 2030-12-31",
+    );
 
-    step(3, "The recycler asks for the catalog: it is not a cell maker, so it sees nothing");
-    let request = json!({"@context": [tsunagu_wire::DSP_CONTEXT], "@type": "CatalogRequestMessage"});
+    step(
+        3,
+        "The recycler asks for the catalog: it is not a cell maker, so it sees nothing",
+    );
+    let request =
+        json!({"@context": [tsunagu_wire::DSP_CONTEXT], "@type": "CatalogRequestMessage"});
     let (catalog, _) = recycler
         .connector
         .request_catalog(&material.dsp_url(), request.clone())
@@ -142,17 +189,32 @@ pub async fn run(dir: Option<&Path>) -> anyhow::Result<()> {
     }
 
     step(4, "The cell maker asks for the catalog and finds the offer");
-    let (catalog, _) = cell.connector.request_catalog(&material.dsp_url(), request).await?;
+    let (catalog, _) = cell
+        .connector
+        .request_catalog(&material.dsp_url(), request)
+        .await?;
     let dataset = catalog["dataset"]
         .as_array()
         .and_then(|d| d.first())
         .context("the cell maker found no dataset")?;
     let offer = dataset["hasPolicy"][0].clone();
-    let provider_id = catalog["participantId"].as_str().unwrap_or_default().to_owned();
-    detail(format!("dataset {} from {provider_id}", dataset["@id"].as_str().unwrap_or_default()));
-    detail(format!("offer {}", offer["@id"].as_str().unwrap_or_default()));
+    let provider_id = catalog["participantId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    detail(format!(
+        "dataset {} from {provider_id}",
+        dataset["@id"].as_str().unwrap_or_default()
+    ));
+    detail(format!(
+        "offer {}",
+        offer["@id"].as_str().unwrap_or_default()
+    ));
 
-    step(5, "The cell maker negotiates a contract (DSP contract negotiation)");
+    step(
+        5,
+        "The cell maker negotiates a contract (DSP contract negotiation)",
+    );
     let t = Instant::now();
     let negotiation = cell
         .connector
@@ -167,13 +229,29 @@ pub async fn run(dir: Option<&Path>) -> anyhow::Result<()> {
         .wait_for_negotiation(&negotiation.id, NegotiationState::is_terminal, WAIT)
         .await?;
     if negotiation.state != NegotiationState::Finalized {
-        bail!("the negotiation ended {}: {:?}", negotiation.state, negotiation.error);
+        bail!(
+            "the negotiation ended {}: {:?}",
+            negotiation.state,
+            negotiation.error
+        );
     }
-    let agreement = negotiation.agreement.clone().context("a finalized negotiation has an agreement")?;
-    detail(format!("REQUESTED -> AGREED -> VERIFIED -> FINALIZED in {:.1} ms", t.elapsed().as_secs_f64() * 1e3));
-    detail(format!("agreement {} signed by {} for {}", agreement.id, agreement.provider_id, agreement.consumer_id));
+    let agreement = negotiation
+        .agreement
+        .clone()
+        .context("a finalized negotiation has an agreement")?;
+    detail(format!(
+        "REQUESTED -> AGREED -> VERIFIED -> FINALIZED in {:.1} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    ));
+    detail(format!(
+        "agreement {} signed by {} for {}",
+        agreement.id, agreement.provider_id, agreement.consumer_id
+    ));
 
-    step(6, "The cell maker pulls the footprint under the agreement (DSP transfer process)");
+    step(
+        6,
+        "The cell maker pulls the footprint under the agreement (DSP transfer process)",
+    );
     let transfer = cell
         .connector
         .start_transfer(StartTransfer {
@@ -187,16 +265,28 @@ pub async fn run(dir: Option<&Path>) -> anyhow::Result<()> {
         .wait_for_transfer(&transfer.id, |s| s != TransferState::Requested, WAIT)
         .await?;
     if transfer.state != TransferState::Started {
-        bail!("the transfer ended {}: {:?}", transfer.state, transfer.error);
+        bail!(
+            "the transfer ended {}: {:?}",
+            transfer.state,
+            transfer.error
+        );
     }
-    detail(format!("transfer {} STARTED; data address received", transfer.id));
+    detail(format!(
+        "transfer {} STARTED; data address received",
+        transfer.id
+    ));
     let mut data = cell.connector.pull_data(&transfer.id).await?;
     let mut received = Vec::new();
     while let Some(piece) = data.body.next().await {
         received.extend_from_slice(&piece?);
     }
-    let value: Value = serde_json::from_slice(&received).context("the data is the footprint JSON")?;
-    detail(format!("received {} bytes ({}):", received.len(), data.media_type.unwrap_or_default()));
+    let value: Value =
+        serde_json::from_slice(&received).context("the data is the footprint JSON")?;
+    detail(format!(
+        "received {} bytes ({}):",
+        received.len(),
+        data.media_type.unwrap_or_default()
+    ));
     for line in serde_json::to_string_pretty(&value)?.lines() {
         detail(format!("  {line}"));
     }
@@ -207,9 +297,16 @@ pub async fn run(dir: Option<&Path>) -> anyhow::Result<()> {
     detail(format!("transfer {}", completed.state));
 
     step(7, "Who learned what");
-    detail("material maker: kept its activity data; shared only the result, with the cell maker, under contract");
-    detail("cell maker: holds the footprint and the agreement that lets it use it for cfp-calculation");
+    detail(
+        "material maker: kept its activity data; shared only the result, with the cell maker, under contract",
+    );
+    detail(
+        "cell maker: holds the footprint and the agreement that lets it use it for cfp-calculation",
+    );
     detail("recycler: learned nothing, not even that the dataset exists");
-    println!("\ndemo finished in {:.2} s", started.elapsed().as_secs_f64());
+    println!(
+        "\ndemo finished in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

@@ -10,7 +10,11 @@ use tracing_subscriber::EnvFilter;
 use tsunagu::{bench, config::Config, demo, node};
 
 #[derive(Parser)]
-#[command(name = "tsunagu", version, about = "A battery supply-chain data-space connector (Eclipse Dataspace Protocol 2025-1)")]
+#[command(
+    name = "tsunagu",
+    version,
+    about = "A battery supply-chain data-space connector (Eclipse Dataspace Protocol 2025-1)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -61,7 +65,10 @@ enum BenchCommand {
 
 fn init_logging(filter: &str) {
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(filter));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 #[tokio::main]
@@ -94,10 +101,21 @@ async fn main() -> anyhow::Result<()> {
         Command::Bench { what } => {
             init_logging("error");
             match what {
-                BenchCommand::Dsp { negotiations, concurrency, transfer_mb, postgres_url, json } => {
-                    let report = bench::dsp(bench::DspOptions { negotiations, concurrency, transfer_mb, postgres_url })
-                        .await
-                        .context("the benchmark failed")?;
+                BenchCommand::Dsp {
+                    negotiations,
+                    concurrency,
+                    transfer_mb,
+                    postgres_url,
+                    json,
+                } => {
+                    let report = bench::dsp(bench::DspOptions {
+                        negotiations,
+                        concurrency,
+                        transfer_mb,
+                        postgres_url,
+                    })
+                    .await
+                    .context("the benchmark failed")?;
                     if json {
                         println!("{}", serde_json::to_string(&report)?);
                     } else {
@@ -116,7 +134,9 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             signal.recv().await;
         }
     };

@@ -68,7 +68,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
              identity header and is for development on a trusted network only"
         );
     }
-    tracing::warn!("dev_insecure_identity is on: any caller can claim any identity; never expose this connector");
+    tracing::warn!(
+        "dev_insecure_identity is on: any caller can claim any identity; never expose this connector"
+    );
     let public_listener = TcpListener::bind(&config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -119,7 +121,10 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
             servers.push(tokio::spawn(serve(public_listener, public)));
             servers.push(tokio::spawn(serve(listener, management)));
         }
-        None => servers.push(tokio::spawn(serve(public_listener, public.merge(management)))),
+        None => servers.push(tokio::spawn(serve(
+            public_listener,
+            public.merge(management),
+        ))),
     }
     Ok(Node {
         connector,

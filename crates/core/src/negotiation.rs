@@ -225,8 +225,12 @@ impl Negotiation {
     /// A consumer starts a negotiation: it will send the initial `ContractRequestMessage`.
     pub fn start_as_consumer(facts: NewNegotiation) -> Self {
         let now = facts.now_ms;
-        let mut negotiation =
-            Self::blank(Role::Consumer, NegotiationState::Requested, facts, Role::Consumer);
+        let mut negotiation = Self::blank(
+            Role::Consumer,
+            NegotiationState::Requested,
+            facts,
+            Role::Consumer,
+        );
         negotiation.consumer_pid = Some(negotiation.id.clone());
         negotiation.queue(NegotiationAction::SendRequest, now);
         negotiation
@@ -234,8 +238,12 @@ impl Negotiation {
 
     /// A provider receives an initial `ContractRequestMessage`.
     pub fn requested_by_consumer(facts: NewNegotiation, consumer_pid: String) -> Self {
-        let mut negotiation =
-            Self::blank(Role::Provider, NegotiationState::Requested, facts, Role::Consumer);
+        let mut negotiation = Self::blank(
+            Role::Provider,
+            NegotiationState::Requested,
+            facts,
+            Role::Consumer,
+        );
         negotiation.provider_pid = Some(negotiation.id.clone());
         negotiation.consumer_pid = Some(consumer_pid);
         negotiation
@@ -244,8 +252,12 @@ impl Negotiation {
     /// A provider starts a negotiation: it will send the initial `ContractOfferMessage`.
     pub fn start_as_provider(facts: NewNegotiation) -> Self {
         let now = facts.now_ms;
-        let mut negotiation =
-            Self::blank(Role::Provider, NegotiationState::Offered, facts, Role::Provider);
+        let mut negotiation = Self::blank(
+            Role::Provider,
+            NegotiationState::Offered,
+            facts,
+            Role::Provider,
+        );
         negotiation.provider_pid = Some(negotiation.id.clone());
         negotiation.queue(NegotiationAction::SendOffer, now);
         negotiation
@@ -253,8 +265,12 @@ impl Negotiation {
 
     /// A consumer receives an initial `ContractOfferMessage`.
     pub fn offered_by_provider(facts: NewNegotiation, provider_pid: String) -> Self {
-        let mut negotiation =
-            Self::blank(Role::Consumer, NegotiationState::Offered, facts, Role::Provider);
+        let mut negotiation = Self::blank(
+            Role::Consumer,
+            NegotiationState::Offered,
+            facts,
+            Role::Provider,
+        );
         negotiation.consumer_pid = Some(negotiation.id.clone());
         negotiation.provider_pid = Some(provider_pid);
         negotiation
@@ -323,7 +339,13 @@ impl Negotiation {
 
     /// Delivery of action `seq` failed. Schedules a retry, or gives up and terminates when the
     /// failure is permanent or attempts are exhausted. Returns whether anything changed.
-    pub fn delivery_failed(&mut self, seq: u64, reason: &str, permanent: bool, now_ms: i64) -> bool {
+    pub fn delivery_failed(
+        &mut self,
+        seq: u64,
+        reason: &str,
+        permanent: bool,
+        now_ms: i64,
+    ) -> bool {
         let Some(pending) = &mut self.pending else {
             return false;
         };
@@ -411,8 +433,13 @@ mod tests {
         let mut negotiation = Negotiation::start_as_consumer(facts());
         let first = negotiation.pending.clone().unwrap().seq;
         negotiation.receive(M::Agreement, 2).unwrap();
-        negotiation.send(NegotiationAction::SendVerification, 3).unwrap();
-        assert!(!negotiation.delivered(first, 4), "a stale ack must not clear the newer action");
+        negotiation
+            .send(NegotiationAction::SendVerification, 3)
+            .unwrap();
+        assert!(
+            !negotiation.delivered(first, 4),
+            "a stale ack must not clear the newer action"
+        );
         let second = negotiation.pending.clone().unwrap().seq;
         assert!(negotiation.delivered(second, 5));
         assert_eq!(negotiation.state, S::Verified);

@@ -132,9 +132,15 @@ pub enum TransferAction {
     SendStart,
     /// Provider, push mode: deliver the data to the consumer's address, then send completion.
     Push,
-    SendSuspension { code: String, reason: String },
+    SendSuspension {
+        code: String,
+        reason: String,
+    },
     SendCompletion,
-    SendTermination { code: String, reason: String },
+    SendTermination {
+        code: String,
+        reason: String,
+    },
 }
 
 impl TransferAction {
@@ -302,7 +308,13 @@ impl Transfer {
         }
     }
 
-    pub fn delivery_failed(&mut self, seq: u64, reason: &str, permanent: bool, now_ms: i64) -> bool {
+    pub fn delivery_failed(
+        &mut self,
+        seq: u64,
+        reason: &str,
+        permanent: bool,
+        now_ms: i64,
+    ) -> bool {
         let Some(pending) = &mut self.pending else {
             return false;
         };
@@ -327,7 +339,9 @@ impl Transfer {
     pub fn may_serve(&self, now_ms: i64) -> bool {
         self.role == Role::Provider
             && self.state == TransferState::Started
-            && self.token_expires_at_ms.is_some_and(|expiry| now_ms < expiry)
+            && self
+                .token_expires_at_ms
+                .is_some_and(|expiry| now_ms < expiry)
     }
 }
 

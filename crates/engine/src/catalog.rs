@@ -189,7 +189,10 @@ impl Connector {
         Ok(visible)
     }
 
-    fn entry_for(asset: Asset, definitions: &[(ContractDefinition, Policy)]) -> Option<CatalogEntry> {
+    fn entry_for(
+        asset: Asset,
+        definitions: &[(ContractDefinition, Policy)],
+    ) -> Option<CatalogEntry> {
         let offers: Vec<CatalogOffer> = definitions
             .iter()
             .filter(|(definition, _)| definition.assets.selects(&asset.id))
@@ -262,14 +265,17 @@ impl Connector {
         caller: &VerifiedCaller,
         offer_id: &str,
     ) -> Result<(OfferId, Policy), EngineError> {
-        let unknown = || EngineError::BadRequest(format!("offer {offer_id} is not known to this provider"));
+        let unknown =
+            || EngineError::BadRequest(format!("offer {offer_id} is not known to this provider"));
         let offer = OfferId::decode(offer_id).ok_or_else(unknown)?;
         let definition = self
             .store()
             .contract_definition(&offer.contract_definition_id)
             .await?
             .ok_or_else(unknown)?;
-        if !definition.assets.selects(&offer.asset_id) || self.store().asset(&offer.asset_id).await?.is_none() {
+        if !definition.assets.selects(&offer.asset_id)
+            || self.store().asset(&offer.asset_id).await?.is_none()
+        {
             return Err(unknown());
         }
         let access = self

@@ -87,7 +87,11 @@ impl Stream for Guarded {
 impl Connector {
     /// Streams an asset's bytes from where the provider keeps them.
     pub(crate) async fn open_asset(&self, asset_id: &str) -> Result<DataStream, EngineError> {
-        let asset = self.store().asset(asset_id).await?.ok_or(EngineError::NotFound)?;
+        let asset = self
+            .store()
+            .asset(asset_id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
         match asset.content {
             AssetContent::Stored {
                 media_type, size, ..
@@ -103,7 +107,9 @@ impl Connector {
                             Ok(Some(bytes)) => Some((Ok(Bytes::from(bytes)), Some(seq + 1))),
                             Ok(None) => None,
                             // An error ends the stream after it is reported.
-                            Err(error) => Some((Err(std::io::Error::other(error.to_string())), None)),
+                            Err(error) => {
+                                Some((Err(std::io::Error::other(error.to_string())), None))
+                            }
                         }
                     }
                 });
@@ -118,7 +124,9 @@ impl Connector {
                 media_type,
                 auth_header,
             } => {
-                let header = auth_header.as_ref().map(|(name, value)| (name.as_str(), value.as_str()));
+                let header = auth_header
+                    .as_ref()
+                    .map(|(name, value)| (name.as_str(), value.as_str()));
                 let (remote_type, body) = self.peer().fetch_source(&url, header).await.map_err(|error| {
                     tracing::warn!(asset = asset_id, %error, "the asset's source system failed");
                     EngineError::Peer(error)
@@ -186,7 +194,9 @@ impl Connector {
     pub async fn pull_data(&self, transfer_id: &str) -> Result<DataStream, EngineError> {
         let transfer = self.transfer(transfer_id).await?;
         if transfer.role != Role::Consumer || transfer.mode != TransferMode::Pull {
-            return Err(EngineError::BadRequest("only a consumer's pull transfer can be fetched".into()));
+            return Err(EngineError::BadRequest(
+                "only a consumer's pull transfer can be fetched".into(),
+            ));
         }
         if transfer.state != TransferState::Started {
             return Err(EngineError::Conflict(format!(
@@ -195,7 +205,9 @@ impl Connector {
             )));
         }
         let (Some(endpoint), Some(token)) = (&transfer.endpoint, &transfer.endpoint_token) else {
-            return Err(EngineError::Conflict("the provider has not given a data address yet".into()));
+            return Err(EngineError::Conflict(
+                "the provider has not given a data address yet".into(),
+            ));
         };
         let (media_type, body) = self.peer().pull(endpoint, token).await?;
         self.modify_transfer(transfer_id, |t| {
@@ -234,7 +246,9 @@ impl Connector {
         let mut seq = 0u32;
         let mut total = 0u64;
         while let Some(piece) = body.next().await {
-            let piece = piece.map_err(|error| EngineError::BadRequest(format!("the upload broke off: {error}")))?;
+            let piece = piece.map_err(|error| {
+                EngineError::BadRequest(format!("the upload broke off: {error}"))
+            })?;
             total += piece.len() as u64;
             let mut rest: &[u8] = &piece;
             while !rest.is_empty() {
@@ -267,10 +281,14 @@ impl Connector {
     pub async fn received_data(&self, transfer_id: &str) -> Result<DataStream, EngineError> {
         let transfer = self.transfer(transfer_id).await?;
         if transfer.role != Role::Consumer || transfer.mode != TransferMode::Push {
-            return Err(EngineError::BadRequest("only a consumer's push transfer has received data".into()));
+            return Err(EngineError::BadRequest(
+                "only a consumer's push transfer has received data".into(),
+            ));
         }
         if transfer.deliveries == 0 {
-            return Err(EngineError::Conflict("nothing has been delivered yet".into()));
+            return Err(EngineError::Conflict(
+                "nothing has been delivered yet".into(),
+            ));
         }
         let connector = self.clone();
         let key = inbox_key(transfer_id);

@@ -34,7 +34,7 @@ pub use negotiations::{
     ContractOfferIn, ContractRequestIn, StartNegotiation, agreement_policy_json,
 };
 pub use peer::{ByteStream, NegotiationAck, OwnIdentity, Peer, PeerError, TransferAck};
-pub use transfers::{StartTransfer, TransferRequestIn};
+pub use transfers::{StartTransfer, TransferMessageIn, TransferRequestIn};
 pub use workers::Workers;
 
 /// A counter-party whose identity the HTTP layer has established. Handlers receive it from the
@@ -48,7 +48,10 @@ pub struct VerifiedCaller {
 impl VerifiedCaller {
     /// Made by an authenticator after it has verified who is calling. Nothing else should call
     /// this: a caller built from unchecked input defeats every policy.
-    pub fn authenticated(participant_id: String, attributes: BTreeMap<String, Vec<String>>) -> Self {
+    pub fn authenticated(
+        participant_id: String,
+        attributes: BTreeMap<String, Vec<String>>,
+    ) -> Self {
         VerifiedCaller {
             participant_id,
             attributes,

@@ -46,7 +46,9 @@ fn check_http_url(url: &str) -> Result<(), EngineError> {
     if url.starts_with("https://") || url.starts_with("http://") {
         Ok(())
     } else {
-        Err(EngineError::BadRequest(format!("{url:?} is not an http(s) URL")))
+        Err(EngineError::BadRequest(format!(
+            "{url:?} is not an http(s) URL"
+        )))
     }
 }
 
@@ -87,7 +89,11 @@ impl Connector {
         mut body: ByteStream,
     ) -> Result<Asset, EngineError> {
         let mut asset = self.store().asset(id).await?.ok_or(EngineError::NotFound)?;
-        let AssetContent::Stored { media_type: old_type, .. } = &asset.content else {
+        let AssetContent::Stored {
+            media_type: old_type,
+            ..
+        } = &asset.content
+        else {
             return Err(EngineError::Conflict(format!(
                 "asset {id} is served from an HTTP source; it has no stored bytes"
             )));
@@ -100,7 +106,9 @@ impl Connector {
         let mut seq = 0u32;
         let mut size = 0u64;
         while let Some(piece) = body.next().await {
-            let piece: Bytes = piece.map_err(|error| EngineError::BadRequest(format!("the upload broke off: {error}")))?;
+            let piece: Bytes = piece.map_err(|error| {
+                EngineError::BadRequest(format!("the upload broke off: {error}"))
+            })?;
             hasher.update(&piece);
             size += piece.len() as u64;
             let mut rest: &[u8] = &piece;
@@ -201,7 +209,10 @@ impl Connector {
             .ok_or(EngineError::NotFound)
     }
 
-    pub async fn policy_definitions(&self, page: Page) -> Result<Vec<PolicyDefinition>, EngineError> {
+    pub async fn policy_definitions(
+        &self,
+        page: Page,
+    ) -> Result<Vec<PolicyDefinition>, EngineError> {
         Ok(self.store().policy_definitions(page).await?)
     }
 
@@ -256,7 +267,10 @@ impl Connector {
             .ok_or(EngineError::NotFound)
     }
 
-    pub async fn contract_definitions(&self, page: Page) -> Result<Vec<ContractDefinition>, EngineError> {
+    pub async fn contract_definitions(
+        &self,
+        page: Page,
+    ) -> Result<Vec<ContractDefinition>, EngineError> {
         Ok(self.store().contract_definitions(page).await?)
     }
 
@@ -275,7 +289,10 @@ impl Connector {
         request: serde_json::Value,
     ) -> Result<(serde_json::Value, Option<String>), EngineError> {
         check_http_url(dsp_url)?;
-        Ok(self.peer().request_catalog(&self.own_identity(), dsp_url, request).await?)
+        Ok(self
+            .peer()
+            .request_catalog(&self.own_identity(), dsp_url, request)
+            .await?)
     }
 
     pub(crate) fn own_identity(&self) -> crate::OwnIdentity {

@@ -80,7 +80,10 @@ pub(crate) fn declared_purpose(policy: &Policy) -> Option<String> {
                     right_operand,
                     ..
                 } => {
-                    let name = left_operand.rsplit([':', '/']).next().unwrap_or(left_operand);
+                    let name = left_operand
+                        .rsplit([':', '/'])
+                        .next()
+                        .unwrap_or(left_operand);
                     if matches!(name, "purpose" | "UsagePurpose") {
                         let value = right_operand.get("@value").unwrap_or(right_operand);
                         if let Some(text) = value.as_str() {
@@ -192,13 +195,13 @@ impl Connector {
                 "the terms requested for offer {offer_id} differ from the terms offered; request the offer as the catalog states it"
             )));
         }
-        if let Some(target) = &requested.target {
-            if target != &offer.asset_id {
-                return Err(EngineError::BadRequest(format!(
-                    "offer {offer_id} is for dataset {}, not {target}",
-                    offer.asset_id
-                )));
-            }
+        if let Some(target) = &requested.target
+            && target != &offer.asset_id
+        {
+            return Err(EngineError::BadRequest(format!(
+                "offer {offer_id} is for dataset {}, not {target}",
+                offer.asset_id
+            )));
         }
         let mut context = self.context_for(caller);
         context.purpose = declared_purpose(requested);
@@ -211,7 +214,12 @@ impl Connector {
         })
     }
 
-    fn apply_decision(&self, negotiation: &mut Negotiation, decision: &ProviderDecision, now: i64) -> Result<(), EngineError> {
+    fn apply_decision(
+        &self,
+        negotiation: &mut Negotiation,
+        decision: &ProviderDecision,
+        now: i64,
+    ) -> Result<(), EngineError> {
         match decision {
             ProviderDecision::Agree { rules, dataset_id } => {
                 let agreement_id = new_id();
@@ -239,7 +247,10 @@ impl Connector {
             }
             ProviderDecision::Refuse { reasons } => {
                 tracing::info!(negotiation = %negotiation.id, ?reasons, "contract policy refuses the counter-party");
-                negotiation.error = Some(format!("contract policy not satisfied: {}", reasons.join("; ")));
+                negotiation.error = Some(format!(
+                    "contract policy not satisfied: {}",
+                    reasons.join("; ")
+                ));
                 negotiation.send(
                     NegotiationAction::SendTermination {
                         code: "policy".into(),
@@ -293,13 +304,21 @@ impl Connector {
                 Ok((negotiation, NegotiationState::Requested))
             }
             Some(provider_pid) => {
-                let existing = self.find_negotiation(caller, Role::Provider, &provider_pid).await?;
+                let existing = self
+                    .find_negotiation(caller, Role::Provider, &provider_pid)
+                    .await?;
                 if existing.consumer_pid.as_deref() != Some(request.consumer_pid.as_str()) {
-                    return Err(EngineError::BadRequest("consumerPid does not match this negotiation".into()));
+                    return Err(EngineError::BadRequest(
+                        "consumerPid does not match this negotiation".into(),
+                    ));
                 }
                 // Check the transition before doing any work, so an illegal message is refused
                 // as such and not as a policy matter.
-                tsunagu_core::negotiation_transition(existing.state, NegotiationMessage::Request, Role::Consumer)?;
+                tsunagu_core::negotiation_transition(
+                    existing.state,
+                    NegotiationMessage::Request,
+                    Role::Consumer,
+                )?;
                 let decision = self.decide(caller, &offer_id, &requested).await?;
                 let offer = request.offer.clone();
                 self.modify_negotiation(&existing.id, |negotiation| {
@@ -345,7 +364,9 @@ impl Connector {
                 Ok((negotiation, NegotiationState::Offered))
             }
             Some(consumer_pid) => {
-                let existing = self.find_negotiation(caller, Role::Consumer, &consumer_pid).await?;
+                let existing = self
+                    .find_negotiation(caller, Role::Consumer, &consumer_pid)
+                    .await?;
                 let provider_pid = offer.provider_pid.clone();
                 let body = offer.offer.clone();
                 self.modify_negotiation(&existing.id, |negotiation| {
@@ -370,8 +391,14 @@ impl Connector {
         provider_pid: &str,
         agreement: Value,
     ) -> Result<Negotiation, EngineError> {
-        let existing = self.find_negotiation(caller, Role::Consumer, consumer_pid).await?;
-        tsunagu_core::negotiation_transition(existing.state, NegotiationMessage::Agreement, Role::Provider)?;
+        let existing = self
+            .find_negotiation(caller, Role::Consumer, consumer_pid)
+            .await?;
+        tsunagu_core::negotiation_transition(
+            existing.state,
+            NegotiationMessage::Agreement,
+            Role::Provider,
+        )?;
         let policy = parse_policy(&agreement, "agreement")?;
         let on_table = parse_policy(&existing.offer, "the offer on the table")?;
         if !policy.same_terms(&on_table) {
@@ -399,7 +426,9 @@ impl Connector {
             .and_then(Value::as_str)
             .and_then(|text| chrono::DateTime::parse_from_rfc3339(text).ok())
             .map(|time| time.timestamp_millis())
-            .ok_or_else(|| EngineError::BadRequest("agreement.timestamp must be an xsd:dateTime".into()))?;
+            .ok_or_else(|| {
+                EngineError::BadRequest("agreement.timestamp must be an xsd:dateTime".into())
+            })?;
         let now = now_ms();
         let provider_pid = provider_pid.to_owned();
         let (negotiation, ()) = self
@@ -429,9 +458,13 @@ impl Connector {
         provider_pid: &str,
         consumer_pid: &str,
     ) -> Result<Negotiation, EngineError> {
-        let existing = self.find_negotiation(caller, Role::Provider, provider_pid).await?;
+        let existing = self
+            .find_negotiation(caller, Role::Provider, provider_pid)
+            .await?;
         if existing.consumer_pid.as_deref() != Some(consumer_pid) {
-            return Err(EngineError::BadRequest("consumerPid does not match this negotiation".into()));
+            return Err(EngineError::BadRequest(
+                "consumerPid does not match this negotiation".into(),
+            ));
         }
         let now = now_ms();
         let (negotiation, ()) = self
@@ -459,16 +492,25 @@ impl Connector {
         match (role, finalized) {
             (Role::Provider, false) => {
                 if existing.consumer_pid.as_deref() != Some(other_pid) {
-                    return Err(EngineError::BadRequest("consumerPid does not match this negotiation".into()));
+                    return Err(EngineError::BadRequest(
+                        "consumerPid does not match this negotiation".into(),
+                    ));
                 }
-                tsunagu_core::negotiation_transition(existing.state, NegotiationMessage::Accepted, Role::Consumer)?;
+                tsunagu_core::negotiation_transition(
+                    existing.state,
+                    NegotiationMessage::Accepted,
+                    Role::Consumer,
+                )?;
                 // The consumer accepted the provider's own last offer: agree to exactly it,
                 // provided the contract policy still admits this consumer.
                 let offered = parse_policy(&existing.offer, "the offer on the table")?;
                 let offer_id = offered.uid.clone().unwrap_or_default();
-                let decision = self.decide(caller, &offer_id, &offered).await.unwrap_or_else(|error| {
-                    ProviderDecision::Refuse { reasons: vec![error.to_string()] }
-                });
+                let decision = self
+                    .decide(caller, &offer_id, &offered)
+                    .await
+                    .unwrap_or_else(|error| ProviderDecision::Refuse {
+                        reasons: vec![error.to_string()],
+                    });
                 let (negotiation, ()) = self
                     .modify_negotiation(&existing.id, |negotiation| {
                         negotiation.receive(NegotiationMessage::Accepted, now)?;
@@ -481,7 +523,11 @@ impl Connector {
                 let provider_pid = other_pid.to_owned();
                 let (negotiation, ()) = self
                     .modify_negotiation(&existing.id, |negotiation| {
-                        check_or_adopt(&mut negotiation.provider_pid, &provider_pid, "providerPid")?;
+                        check_or_adopt(
+                            &mut negotiation.provider_pid,
+                            &provider_pid,
+                            "providerPid",
+                        )?;
                         negotiation.receive(NegotiationMessage::Finalized, now)?;
                         Ok(())
                     })
@@ -544,7 +590,10 @@ impl Connector {
     // ----- management -----
 
     /// Starts a negotiation as consumer for an offer from a provider's catalog.
-    pub async fn start_negotiation(&self, start: StartNegotiation) -> Result<Negotiation, EngineError> {
+    pub async fn start_negotiation(
+        &self,
+        start: StartNegotiation,
+    ) -> Result<Negotiation, EngineError> {
         let mut offer = start.offer;
         let object = offer
             .as_object_mut()
@@ -552,7 +601,11 @@ impl Connector {
         let offer_id = object
             .get("@id")
             .and_then(Value::as_str)
-            .ok_or_else(|| EngineError::BadRequest("policy.@id (the offer id from the catalog) is required".into()))?
+            .ok_or_else(|| {
+                EngineError::BadRequest(
+                    "policy.@id (the offer id from the catalog) is required".into(),
+                )
+            })?
             .to_owned();
         let target = match object.get("target") {
             Some(Value::String(target)) => target.clone(),
@@ -560,10 +613,14 @@ impl Connector {
                 .get("@id")
                 .and_then(Value::as_str)
                 .map(str::to_owned)
-                .ok_or_else(|| EngineError::BadRequest("policy.target must name the dataset".into()))?,
+                .ok_or_else(|| {
+                    EngineError::BadRequest("policy.target must name the dataset".into())
+                })?,
             _ => OfferId::decode(&offer_id)
                 .map(|offer| offer.asset_id)
-                .ok_or_else(|| EngineError::BadRequest("policy.target (the dataset id) is required".into()))?,
+                .ok_or_else(|| {
+                    EngineError::BadRequest("policy.target (the dataset id) is required".into())
+                })?,
         };
         // Normalise the offer to the compact form the protocol carries, keeping its rules.
         let policy = parse_policy(&offer, "policy")?;
@@ -574,7 +631,9 @@ impl Connector {
             map.insert("target".into(), Value::String(target.clone()));
         }
         if start.counter_party_address.trim().is_empty() {
-            return Err(EngineError::BadRequest("counterPartyAddress is required".into()));
+            return Err(EngineError::BadRequest(
+                "counterPartyAddress is required".into(),
+            ));
         }
         let mut negotiation = Negotiation::start_as_consumer(NewNegotiation {
             id: new_id(),
@@ -596,7 +655,9 @@ impl Connector {
         let (negotiation, ()) = self
             .modify_negotiation(id, |negotiation| {
                 if negotiation.role != Role::Consumer {
-                    return Err(EngineError::BadRequest("only the consumer accepts an offer".into()));
+                    return Err(EngineError::BadRequest(
+                        "only the consumer accepts an offer".into(),
+                    ));
                 }
                 negotiation.send(NegotiationAction::SendAccepted, now)?;
                 Ok(())
@@ -606,7 +667,11 @@ impl Connector {
     }
 
     /// Either side: terminates a negotiation and tells the counter-party.
-    pub async fn terminate_negotiation(&self, id: &str, reason: String) -> Result<Negotiation, EngineError> {
+    pub async fn terminate_negotiation(
+        &self,
+        id: &str,
+        reason: String,
+    ) -> Result<Negotiation, EngineError> {
         let now = now_ms();
         let (negotiation, ()) = self
             .modify_negotiation(id, |negotiation| {
@@ -625,7 +690,10 @@ impl Connector {
     }
 
     pub async fn negotiation(&self, id: &str) -> Result<Negotiation, EngineError> {
-        self.store().negotiation(id).await?.ok_or(EngineError::NotFound)
+        self.store()
+            .negotiation(id)
+            .await?
+            .ok_or(EngineError::NotFound)
     }
 
     pub async fn negotiations(&self, page: Page) -> Result<Vec<Negotiation>, EngineError> {
@@ -633,7 +701,10 @@ impl Connector {
     }
 
     pub async fn agreement(&self, id: &str) -> Result<Agreement, EngineError> {
-        self.store().agreement(id).await?.ok_or(EngineError::NotFound)
+        self.store()
+            .agreement(id)
+            .await?
+            .ok_or(EngineError::NotFound)
     }
 
     pub async fn agreements(&self, page: Page) -> Result<Vec<Agreement>, EngineError> {
@@ -643,7 +714,11 @@ impl Connector {
 
 /// The counter-party's process id in a message must match the one we know; when we do not know
 /// it yet (its acknowledgement is still on the way) the message tells us.
-pub(crate) fn check_or_adopt(known: &mut Option<String>, said: &str, what: &str) -> Result<(), EngineError> {
+pub(crate) fn check_or_adopt(
+    known: &mut Option<String>,
+    said: &str,
+    what: &str,
+) -> Result<(), EngineError> {
     match known {
         Some(known) if known != said => Err(EngineError::BadRequest(format!(
             "{what} {said} does not match this process"

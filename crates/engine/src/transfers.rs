@@ -19,6 +19,18 @@ pub struct TransferRequestIn {
     pub callback_address: String,
 }
 
+/// A transfer message after the edge has parsed it.
+#[derive(Debug, Clone)]
+pub struct TransferMessageIn {
+    /// The receiving side's process id (from the path).
+    pub own_pid: String,
+    pub other_pid: String,
+    pub message: TransferMessage,
+    /// The pull address a provider's start carries: endpoint and token.
+    pub address: Option<(String, Option<String>)>,
+    pub reason: Option<String>,
+}
+
 /// The management API's request to start a transfer under an agreement this connector holds
 /// as consumer.
 #[derive(Debug, Clone)]
@@ -81,11 +93,9 @@ impl Connector {
         agreement_id: &str,
         use_count: Option<u64>,
     ) -> Result<(), EngineError> {
-        let agreement = self
-            .store()
-            .agreement(agreement_id)
-            .await?
-            .ok_or_else(|| EngineError::BadRequest(format!("agreement {agreement_id} is not known")))?;
+        let agreement = self.store().agreement(agreement_id).await?.ok_or_else(|| {
+            EngineError::BadRequest(format!("agreement {agreement_id} is not known"))
+        })?;
         let policy = Policy::from_json(&agreement.policy).map_err(|error| {
             tracing::error!(agreement = agreement_id, %error, "stored agreement cannot be read");
             EngineError::BadRequest(format!("agreement {agreement_id} cannot be enforced"))
@@ -102,7 +112,12 @@ impl Connector {
         match policy.evaluate(&context) {
             Decision::Permit { .. } => Ok(()),
             Decision::Deny { reasons } => {
-                tracing::info!(agreement = agreement_id, caller = caller_id, ?reasons, "agreement policy refuses use");
+                tracing::info!(
+                    agreement = agreement_id,
+                    caller = caller_id,
+                    ?reasons,
+                    "agreement policy refuses use"
+                );
                 Err(EngineError::BadRequest(format!(
                     "the policy of agreement {agreement_id} does not permit this use: {}",
                     reasons.join("; ")
@@ -132,7 +147,9 @@ impl Connector {
             .store()
             .agreement(&request.agreement_id)
             .await?
-            .filter(|a| a.provider_id == self.participant_id() && a.consumer_id == caller.participant_id())
+            .filter(|a| {
+                a.provider_id == self.participant_id() && a.consumer_id == caller.participant_id()
+            })
             .ok_or_else(|| {
                 EngineError::BadRequest(format!("agreement {} is not known", request.agreement_id))
             })?;
@@ -158,7 +175,9 @@ impl Connector {
         let (endpoint, endpoint_token) = match (mode, request.push_endpoint) {
             (TransferMode::Push, Some((endpoint, token))) => (Some(endpoint), token),
             (TransferMode::Push, None) => {
-                return Err(EngineError::BadRequest("a push transfer needs a dataAddress".into()));
+                return Err(EngineError::BadRequest(
+                    "a push transfer needs a dataAddress".into(),
+                ));
             }
             (TransferMode::Pull, Some(_)) => {
                 return Err(EngineError::BadRequest(
@@ -167,12 +186,12 @@ impl Connector {
             }
             (TransferMode::Pull, None) => (None, None),
         };
-        if let Some(endpoint) = &endpoint {
-            if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
-                return Err(EngineError::BadRequest(format!(
-                    "dataAddress.endpoint {endpoint:?} is not an http(s) URL"
-                )));
-            }
+        if let Some(endpoint) = &endpoint
+            && !(endpoint.starts_with("https://") || endpoint.starts_with("http://"))
+        {
+            return Err(EngineError::BadRequest(format!(
+                "dataAddress.endpoint {endpoint:?} is not an http(s) URL"
+            )));
         }
         if !(request.callback_address.starts_with("https://")
             || request.callback_address.starts_with("http://"))
@@ -214,23 +233,27 @@ impl Connector {
             }
             TransferInsert::Existing(existing) => {
                 let state = existing.state;
-                Ok((existing, state))
+                Ok((*existing, state))
             }
         }
     }
 
     /// `POST .../transfers/:pid/{start,suspension,completion,termination}` at either side.
-    /// `role` is the receiving side; `address` is the pull address a provider's start carries.
+    /// `role` is the receiving side.
     pub async fn on_transfer_message(
         &self,
         caller: &VerifiedCaller,
         role: Role,
-        own_pid: &str,
-        other_pid: &str,
-        message: TransferMessage,
-        address: Option<(String, Option<String>)>,
-        reason: Option<String>,
+        incoming: TransferMessageIn,
     ) -> Result<Transfer, EngineError> {
+        let TransferMessageIn {
+            own_pid,
+            other_pid,
+            message,
+            address,
+            reason,
+        } = incoming;
+        let own_pid = own_pid.as_str();
         let existing = self.find_transfer(caller, role, own_pid).await?;
         let now = now_ms();
         let lifetime_ms = self.settings().token_lifetime.as_millis() as i64;
@@ -248,7 +271,8 @@ impl Connector {
                         if let Some((endpoint, token)) = &address {
                             transfer.endpoint = Some(endpoint.clone());
                             transfer.endpoint_token = token.clone();
-                        } else if transfer.mode == TransferMode::Pull && transfer.endpoint.is_none() {
+                        } else if transfer.mode == TransferMode::Pull && transfer.endpoint.is_none()
+                        {
                             return Err(EngineError::BadRequest(
                                 "a pull transfer's start must carry a dataAddress".into(),
                             ));
@@ -263,7 +287,8 @@ impl Connector {
                     }
                     TransferMessage::Termination | TransferMessage::Suspension => {
                         if let Some(reason) = &reason {
-                            transfer.error = Some(format!("{} by the counter-party: {reason}", message.name()));
+                            transfer.error =
+                                Some(format!("{} by the counter-party: {reason}", message.name()));
                         }
                     }
                     TransferMessage::Completion => {}
@@ -292,7 +317,9 @@ impl Connector {
             .agreement(&start.agreement_id)
             .await?
             .filter(|a| a.consumer_id == self.participant_id())
-            .ok_or_else(|| EngineError::BadRequest(format!("agreement {} is not known", start.agreement_id)))?;
+            .ok_or_else(|| {
+                EngineError::BadRequest(format!("agreement {} is not known", start.agreement_id))
+            })?;
         let finalized = self
             .store()
             .negotiation(&agreement.negotiation_id)
@@ -310,7 +337,11 @@ impl Connector {
             TransferMode::Push => {
                 let token = crate::dataplane::new_token();
                 (
-                    Some(format!("{}/inbox/{}", self.settings().data_url.trim_end_matches('/'), id)),
+                    Some(format!(
+                        "{}/inbox/{}",
+                        self.settings().data_url.trim_end_matches('/'),
+                        id
+                    )),
                     Some(token),
                 )
             }
@@ -334,9 +365,15 @@ impl Connector {
     }
 
     /// Either side: sends suspension, completion, termination, or (consumer) resumption.
-    pub async fn act_on_transfer(&self, id: &str, action: TransferAction) -> Result<Transfer, EngineError> {
+    pub async fn act_on_transfer(
+        &self,
+        id: &str,
+        action: TransferAction,
+    ) -> Result<Transfer, EngineError> {
         if matches!(action, TransferAction::SendRequest | TransferAction::Push) {
-            return Err(EngineError::BadRequest("that action is not for the management API".into()));
+            return Err(EngineError::BadRequest(
+                "that action is not for the management API".into(),
+            ));
         }
         let now = now_ms();
         let (transfer, ()) = self
@@ -349,7 +386,10 @@ impl Connector {
     }
 
     pub async fn transfer(&self, id: &str) -> Result<Transfer, EngineError> {
-        self.store().transfer(id).await?.ok_or(EngineError::NotFound)
+        self.store()
+            .transfer(id)
+            .await?
+            .ok_or(EngineError::NotFound)
     }
 
     pub async fn transfers(&self, page: Page) -> Result<Vec<Transfer>, EngineError> {

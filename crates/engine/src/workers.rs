@@ -141,8 +141,10 @@ impl Connector {
             let now = now_ms();
             match &outcome {
                 Ok(ack) => {
-                    if negotiation.delivered(pending.seq, now) {
-                        if let Some(pid) = &ack.counter_party_pid {
+                    if negotiation.delivered(pending.seq, now)
+                        && let Some(pid) = &ack.counter_party_pid
+                    {
+                        {
                             let other = match negotiation.role {
                                 Role::Consumer => &mut negotiation.provider_pid,
                                 Role::Provider => &mut negotiation.consumer_pid,
@@ -154,7 +156,12 @@ impl Connector {
                     }
                 }
                 Err(error) => {
-                    negotiation.delivery_failed(pending.seq, &error.to_string(), error.is_permanent(), now);
+                    negotiation.delivery_failed(
+                        pending.seq,
+                        &error.to_string(),
+                        error.is_permanent(),
+                        now,
+                    );
                 }
             }
             match self.store().finish_negotiation_work(&mut negotiation).await {
@@ -162,14 +169,16 @@ impl Connector {
                     self.negotiation_changed(&negotiation);
                     return;
                 }
-                Err(StoreError::Conflict(_)) => match self.store().negotiation(&negotiation.id).await {
-                    Ok(Some(fresh)) => negotiation = fresh,
-                    Ok(None) => return,
-                    Err(error) => {
-                        tracing::error!(%error, "re-reading a negotiation failed; its lease will expire");
-                        return;
+                Err(StoreError::Conflict(_)) => {
+                    match self.store().negotiation(&negotiation.id).await {
+                        Ok(Some(fresh)) => negotiation = fresh,
+                        Ok(None) => return,
+                        Err(error) => {
+                            tracing::error!(%error, "re-reading a negotiation failed; its lease will expire");
+                            return;
+                        }
                     }
-                },
+                }
                 Err(error) => {
                     tracing::error!(%error, "recording a delivery failed; its lease will expire");
                     return;
@@ -294,7 +303,10 @@ impl Connector {
     /// Hands out a fresh pull token: its digest and expiry are stored before the token leaves,
     /// so the data plane knows it when the consumer comes. Returns `None` when the transfer's
     /// pending action changed meanwhile.
-    async fn issue_pull_token(&self, transfer: &mut Transfer) -> Result<Option<String>, EngineError> {
+    async fn issue_pull_token(
+        &self,
+        transfer: &mut Transfer,
+    ) -> Result<Option<String>, EngineError> {
         let seq = transfer.pending.as_ref().map(|p| p.seq);
         let token = new_token();
         let lifetime = self.settings().token_lifetime.as_millis() as i64;
@@ -304,7 +316,11 @@ impl Connector {
             match self.store().update_transfer(transfer).await {
                 Ok(()) => return Ok(Some(token)),
                 Err(StoreError::Conflict(_)) => {
-                    let fresh = self.store().transfer(&transfer.id).await?.ok_or(EngineError::NotFound)?;
+                    let fresh = self
+                        .store()
+                        .transfer(&transfer.id)
+                        .await?
+                        .ok_or(EngineError::NotFound)?;
                     if fresh.pending.as_ref().map(|p| p.seq) != seq {
                         let mut fresh = fresh;
                         self.store().finish_transfer_work(&mut fresh).await.ok();

@@ -75,7 +75,10 @@ impl Authenticator for DevHeaderAuthenticator {
             )?,
             None => BTreeMap::new(),
         };
-        Ok(VerifiedCaller::authenticated(participant.to_owned(), attributes))
+        Ok(VerifiedCaller::authenticated(
+            participant.to_owned(),
+            attributes,
+        ))
     }
 }
 
@@ -85,7 +88,10 @@ pub(crate) struct Caller(pub(crate) VerifiedCaller);
 impl FromRequestParts<AppState> for Caller {
     type Rejection = DspError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         state
             .authenticator
             .authenticate(parts)

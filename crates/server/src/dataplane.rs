@@ -42,7 +42,9 @@ impl IntoResponse for DataError {
 impl From<EngineError> for DataError {
     fn from(error: EngineError) -> Self {
         match error {
-            EngineError::NotFound => DataError(StatusCode::NOT_FOUND, "no data for this token".into()),
+            EngineError::NotFound => {
+                DataError(StatusCode::NOT_FOUND, "no data for this token".into())
+            }
             EngineError::BadRequest(reason) => DataError(StatusCode::FORBIDDEN, reason),
             EngineError::Conflict(reason) => DataError(StatusCode::CONFLICT, reason),
             other => {
@@ -70,7 +72,12 @@ fn bearer(headers: &HeaderMap) -> Result<&str, DataError> {
         })
         .map(str::trim)
         .filter(|token| !token.is_empty())
-        .ok_or_else(|| DataError(StatusCode::UNAUTHORIZED, "a bearer token is required".into()))
+        .ok_or_else(|| {
+            DataError(
+                StatusCode::UNAUTHORIZED,
+                "a bearer token is required".into(),
+            )
+        })
 }
 
 /// # `GET /data`
@@ -79,10 +86,14 @@ async fn pull(State(state): State<AppState>, headers: HeaderMap) -> Result<Respo
     let data = state.connector.serve_pull(token).await?;
     let mut response = Response::new(Body::from_stream(data.body));
     if let Some(media_type) = data.media_type.and_then(|m| m.parse().ok()) {
-        response.headers_mut().insert(header::CONTENT_TYPE, media_type);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, media_type);
     }
     if let Some(size) = data.size {
-        response.headers_mut().insert(header::CONTENT_LENGTH, size.into());
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, size.into());
     }
     Ok(response)
 }
@@ -96,10 +107,15 @@ async fn inbox(
 ) -> Result<Response, DataError> {
     let token = bearer(&headers)?.to_owned();
     let stream: ByteStream = Box::pin(body.into_data_stream().map_err(std::io::Error::other));
-    let delivery = state.connector.receive_push(&transfer_id, &token, stream).await?;
+    let delivery = state
+        .connector
+        .receive_push(&transfer_id, &token, stream)
+        .await?;
     Ok((
         StatusCode::OK,
-        axum::Json(serde_json::json!({"transferId": delivery.transfer_id, "bytes": delivery.bytes})),
+        axum::Json(
+            serde_json::json!({"transferId": delivery.transfer_id, "bytes": delivery.bytes}),
+        ),
     )
         .into_response())
 }

@@ -34,7 +34,11 @@ impl HttpPeer {
         })
     }
 
-    fn identify(&self, request: reqwest::RequestBuilder, own: &OwnIdentity) -> reqwest::RequestBuilder {
+    fn identify(
+        &self,
+        request: reqwest::RequestBuilder,
+        own: &OwnIdentity,
+    ) -> reqwest::RequestBuilder {
         let request = request.header(CallerIdentityHeaders::PARTICIPANT, &own.participant_id);
         match &self.dev_attributes {
             Some(attributes) => request.header(CallerIdentityHeaders::ATTRIBUTES, attributes),
@@ -74,12 +78,18 @@ fn check_status(status: StatusCode, url: &str, body: &[u8]) -> Result<(), PeerEr
             detail: format!("{url}: {detail}"),
         })
     } else {
-        Err(PeerError::Unreachable(format!("{url}: status {status}: {detail}")))
+        Err(PeerError::Unreachable(format!(
+            "{url}: status {status}: {detail}"
+        )))
     }
 }
 
 fn join(base: &str, path: &str) -> String {
-    format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'))
+    format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
 }
 
 fn missing(what: &str) -> PeerError {
@@ -181,7 +191,10 @@ fn negotiation_message(
         }
         NegotiationAction::SendVerification => {
             let (provider_pid, consumer_pid) = both()?;
-            let url = join(address, &format!("negotiations/{provider_pid}/agreement/verification"));
+            let url = join(
+                address,
+                &format!("negotiations/{provider_pid}/agreement/verification"),
+            );
             let message = wire::ContractAgreementVerificationMessage {
                 context: wire::context(),
                 kind: wire::ContractAgreementVerificationMessage::TYPE.into(),
@@ -193,8 +206,12 @@ fn negotiation_message(
         NegotiationAction::SendTermination { code, reason } => {
             let (provider_pid, consumer_pid) = both()?;
             let url = match n.role {
-                Role::Consumer => join(address, &format!("negotiations/{provider_pid}/termination")),
-                Role::Provider => join(address, &format!("negotiations/{consumer_pid}/termination")),
+                Role::Consumer => {
+                    join(address, &format!("negotiations/{provider_pid}/termination"))
+                }
+                Role::Provider => {
+                    join(address, &format!("negotiations/{consumer_pid}/termination"))
+                }
             };
             let message = wire::ContractNegotiationTerminationMessage {
                 context: wire::context(),
@@ -218,7 +235,10 @@ fn transfer_message(
     let address = &t.counter_party_address;
     if let TransferAction::SendRequest = action {
         let data_address = match (&t.endpoint, &t.endpoint_token) {
-            (Some(endpoint), Some(token)) => Some(wire::DataAddress::http_bearer(endpoint.clone(), token.clone())),
+            (Some(endpoint), Some(token)) => Some(wire::DataAddress::http_bearer(
+                endpoint.clone(),
+                token.clone(),
+            )),
             _ => None,
         };
         let message = wire::TransferRequestMessage {
@@ -232,8 +252,14 @@ fn transfer_message(
         };
         return Ok((join(address, "transfers/request"), to_value(&message)));
     }
-    let provider_pid = t.provider_pid.clone().ok_or_else(|| missing("providerPid"))?;
-    let consumer_pid = t.consumer_pid.clone().ok_or_else(|| missing("consumerPid"))?;
+    let provider_pid = t
+        .provider_pid
+        .clone()
+        .ok_or_else(|| missing("providerPid"))?;
+    let consumer_pid = t
+        .consumer_pid
+        .clone()
+        .ok_or_else(|| missing("consumerPid"))?;
     let target = match t.role {
         Role::Consumer => join(address, &format!("transfers/{provider_pid}")),
         Role::Provider => join(address, &format!("transfers/{consumer_pid}")),
@@ -245,8 +271,9 @@ fn transfer_message(
                 kind: wire::TransferStartMessage::TYPE.into(),
                 provider_pid,
                 consumer_pid,
-                data_address: pull_address
-                    .map(|(endpoint, token)| wire::DataAddress::http_bearer(endpoint.into(), token.into())),
+                data_address: pull_address.map(|(endpoint, token)| {
+                    wire::DataAddress::http_bearer(endpoint.into(), token.into())
+                }),
             };
             (format!("{target}/start"), to_value(&message))
         }
@@ -349,7 +376,11 @@ impl Peer for HttpPeer {
             .iter()
             .filter_map(|value| value.to_str().ok())
             .find(|value| value.contains("rel=\"next\""))
-            .and_then(|value| value.split_once('<').and_then(|(_, rest)| rest.split_once('>')))
+            .and_then(|value| {
+                value
+                    .split_once('<')
+                    .and_then(|(_, rest)| rest.split_once('>'))
+            })
             .map(|(link, _)| link.to_owned());
         let bytes = response
             .bytes()
@@ -361,7 +392,11 @@ impl Peer for HttpPeer {
         Ok((catalog, next))
     }
 
-    async fn pull(&self, endpoint: &str, token: &str) -> Result<(Option<String>, ByteStream), PeerError> {
+    async fn pull(
+        &self,
+        endpoint: &str,
+        token: &str,
+    ) -> Result<(Option<String>, ByteStream), PeerError> {
         let response = self
             .client
             .get(endpoint)
@@ -373,7 +408,9 @@ impl Peer for HttpPeer {
         if !status.is_success() {
             let body = response.bytes().await.unwrap_or_default();
             check_status(status, endpoint, &body)?;
-            return Err(PeerError::InvalidAnswer(format!("{endpoint}: status {status}")));
+            return Err(PeerError::InvalidAnswer(format!(
+                "{endpoint}: status {status}"
+            )));
         }
         let media_type = response
             .headers()
@@ -424,7 +461,9 @@ impl Peer for HttpPeer {
             .map_err(|error| PeerError::Unreachable(format!("source system: {error}")))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(PeerError::Unreachable(format!("source system answered {status}")));
+            return Err(PeerError::Unreachable(format!(
+                "source system answered {status}"
+            )));
         }
         let media_type = response
             .headers()

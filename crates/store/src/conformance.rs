@@ -50,7 +50,10 @@ fn provider_transfer(id: &str, consumer_pid: &str, consumer: &str) -> Transfer {
 async fn assets_and_chunks(store: &dyn Store) {
     let asset = Asset {
         id: "asset-1".into(),
-        properties: serde_json::json!({"name": "cathode CFP"}).as_object().unwrap().clone(),
+        properties: serde_json::json!({"name": "cathode CFP"})
+            .as_object()
+            .unwrap()
+            .clone(),
         content: AssetContent::Stored {
             media_type: "application/json".into(),
             size: 3,
@@ -68,15 +71,31 @@ async fn assets_and_chunks(store: &dyn Store) {
     store.put_asset_chunk("asset-1", 0, b"ab").await.unwrap();
     store.put_asset_chunk("asset-1", 1, b"c").await.unwrap();
     store.put_asset_chunk("asset-1", 1, b"d").await.unwrap();
-    assert_eq!(store.asset_chunk("asset-1", 0).await.unwrap().unwrap(), b"ab");
-    assert_eq!(store.asset_chunk("asset-1", 1).await.unwrap().unwrap(), b"d");
+    assert_eq!(
+        store.asset_chunk("asset-1", 0).await.unwrap().unwrap(),
+        b"ab"
+    );
+    assert_eq!(
+        store.asset_chunk("asset-1", 1).await.unwrap().unwrap(),
+        b"d"
+    );
     assert_eq!(store.asset_chunk("asset-1", 2).await.unwrap(), None);
     let mut second = asset.clone();
     second.id = "asset-2".into();
     second.created_at_ms = 2;
     store.insert_asset(&second).await.unwrap();
-    let page = store.assets(Page { offset: 1, limit: 5 }).await.unwrap();
-    assert_eq!(page, vec![second.clone()], "listing is oldest first and honours offset");
+    let page = store
+        .assets(Page {
+            offset: 1,
+            limit: 5,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        page,
+        vec![second.clone()],
+        "listing is oldest first and honours offset"
+    );
     second.properties.insert("name".into(), "renamed".into());
     assert!(store.replace_asset(&second).await.unwrap());
     assert_eq!(store.asset("asset-2").await.unwrap(), Some(second));
@@ -133,7 +152,9 @@ async fn negotiation_lifecycle(store: &dyn Store) {
     );
 
     negotiation.provider_pid = Some("provider-pid-1".into());
-    negotiation.receive(NegotiationMessage::Agreement, 101).unwrap();
+    negotiation
+        .receive(NegotiationMessage::Agreement, 101)
+        .unwrap();
     negotiation.agreement = Some(Agreement {
         id: "agreement-1".into(),
         negotiation_id: "neg-1".into(),
@@ -209,7 +230,11 @@ async fn leases_hand_each_row_to_one_worker(store: &dyn Store) {
     let lease_total = first_ids.len() + second_ids.len();
     assert!(lease_total >= 5, "every due row is claimed");
     assert!(
-        store.claim_negotiations(claim("c", now + 100)).await.unwrap().is_empty(),
+        store
+            .claim_negotiations(claim("c", now + 100))
+            .await
+            .unwrap()
+            .is_empty(),
         "live leases are respected"
     );
 
@@ -234,7 +259,10 @@ async fn leases_hand_each_row_to_one_worker(store: &dyn Store) {
     let mut expected: Vec<_> = first_ids[1..].iter().chain(&second_ids).cloned().collect();
     expected.retain(|id| id.starts_with("lease-"));
     expected.sort();
-    assert_eq!(reclaimed, expected, "expired leases are claimable, finished work is not");
+    assert_eq!(
+        reclaimed, expected,
+        "expired leases are claimable, finished work is not"
+    );
 
     // A row whose retry time lies in the future is not due.
     let mut later = after_expiry[0].clone();
@@ -250,7 +278,10 @@ async fn leases_hand_each_row_to_one_worker(store: &dyn Store) {
         })
         .await
         .unwrap();
-    assert!(due_now.iter().all(|n| n.id != later.id), "retry back-off is honoured");
+    assert!(
+        due_now.iter().all(|n| n.id != later.id),
+        "retry back-off is honoured"
+    );
 }
 
 async fn transfers_are_idempotent_on_consumer_pid(store: &dyn Store) {

@@ -69,7 +69,7 @@ pub enum Pid {
 pub enum TransferInsert {
     Inserted,
     /// The same consumer already asked with this `consumerPid`; here is that transfer.
-    Existing(Transfer),
+    Existing(Box<Transfer>),
 }
 
 /// What a worker claims: due rows leased to it.
@@ -134,8 +134,7 @@ pub trait Store: Send + Sync + 'static {
     /// and `consumer_pid` is not inserted; the first one is returned instead.
     async fn insert_transfer(&self, transfer: &mut Transfer) -> Result<TransferInsert>;
     async fn transfer(&self, id: &str) -> Result<Option<Transfer>>;
-    async fn transfer_by_pid(&self, role: Role, which: Pid, pid: &str)
-    -> Result<Option<Transfer>>;
+    async fn transfer_by_pid(&self, role: Role, which: Pid, pid: &str) -> Result<Option<Transfer>>;
     async fn transfer_by_token(&self, token_sha256: &str) -> Result<Option<Transfer>>;
     async fn transfers(&self, page: Page) -> Result<Vec<Transfer>>;
     async fn update_transfer(&self, transfer: &mut Transfer) -> Result<()>;

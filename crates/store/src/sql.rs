@@ -112,7 +112,6 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
-
 macro_rules! simple_table {
     ($insert:ident, $replace:ident, $get:ident, $list:ident, $delete:ident, $ty:ty, $table:literal) => {
         async fn $insert(&self, record: &$ty) -> Result<()> {
@@ -149,7 +148,10 @@ macro_rules! simple_table {
 
         async fn $get(&self, id: &str) -> Result<Option<$ty>> {
             let sql = Self::sql(concat!("SELECT body FROM ", $table, " WHERE id = $1"));
-            let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+            let row = sqlx::query(&sql)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
             row.map(|row| decode(id, row.try_get::<&str, _>("body")?))
                 .transpose()
         }
@@ -528,7 +530,7 @@ macro_rules! store_impl {
                             .fetch_optional(&self.pool)
                             .await?;
                         if let Some(row) = row {
-                            return Ok(TransferInsert::Existing(Self::transfer_row(&row)?));
+                            return Ok(TransferInsert::Existing(Box::new(Self::transfer_row(&row)?)));
                         }
                     }
                 }

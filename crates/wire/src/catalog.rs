@@ -75,7 +75,11 @@ pub struct DataService {
     pub id: String,
     #[serde(rename = "@type")]
     pub kind: String,
-    #[serde(rename = "endpointURL", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "endpointURL",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub endpoint_url: Option<String>,
     #[serde(flatten)]
     pub extra: serde_json::Map<String, Value>,

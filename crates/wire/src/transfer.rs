@@ -83,7 +83,8 @@ impl DataAddress {
         {
             return Err(WireError::Schema {
                 expected,
-                detail: "every endpointProperties entry must have @type \"EndpointProperty\"".into(),
+                detail: "every endpointProperties entry must have @type \"EndpointProperty\""
+                    .into(),
             });
         }
         Ok(())

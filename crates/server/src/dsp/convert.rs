@@ -130,7 +130,9 @@ pub(crate) fn catalog(settings: &Settings, entries: &[CatalogEntry]) -> wire::Ca
 }
 
 /// The pull address in a `TransferStartMessage`, or the push address in a request.
-pub(crate) fn http_address(address: &wire::DataAddress) -> Result<(String, Option<String>), String> {
+pub(crate) fn http_address(
+    address: &wire::DataAddress,
+) -> Result<(String, Option<String>), String> {
     if address.endpoint_type != wire::DataAddress::HTTP {
         return Err(format!(
             "dataAddress.endpointType {} is not supported; use {}",
@@ -142,12 +144,17 @@ pub(crate) fn http_address(address: &wire::DataAddress) -> Result<(String, Optio
         .endpoint
         .clone()
         .ok_or_else(|| "dataAddress.endpoint is required".to_owned())?;
-    if let Some(kind) = address.property("authType") {
-        if !kind.eq_ignore_ascii_case("bearer") {
-            return Err(format!("dataAddress authType {kind} is not supported; use bearer"));
-        }
+    if let Some(kind) = address.property("authType")
+        && !kind.eq_ignore_ascii_case("bearer")
+    {
+        return Err(format!(
+            "dataAddress authType {kind} is not supported; use bearer"
+        ));
     }
-    Ok((endpoint, address.property("authorization").map(str::to_owned)))
+    Ok((
+        endpoint,
+        address.property("authorization").map(str::to_owned),
+    ))
 }
 
 /// The first textual reason of an error or termination message.

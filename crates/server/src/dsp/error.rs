@@ -10,8 +10,14 @@ use tsunagu_wire::{CatalogError, ContractNegotiationError, TransferError, WireEr
 #[derive(Debug, Clone)]
 pub(crate) enum Protocol {
     Catalog,
-    Negotiation { provider_pid: String, consumer_pid: String },
-    Transfer { provider_pid: String, consumer_pid: String },
+    Negotiation {
+        provider_pid: String,
+        consumer_pid: String,
+    },
+    Transfer {
+        provider_pid: String,
+        consumer_pid: String,
+    },
 }
 
 #[derive(Debug)]
@@ -71,12 +77,16 @@ impl DspError {
         let (status, code, reason) = match error {
             EngineError::NotFound => (StatusCode::NOT_FOUND, "not-found", "not found".to_owned()),
             EngineError::BadRequest(reason) => (StatusCode::BAD_REQUEST, "bad-request", reason),
-            EngineError::IllegalTransition(illegal) => {
-                (StatusCode::BAD_REQUEST, "illegal-transition", illegal.to_string())
-            }
-            EngineError::AlreadyExists(what) => {
-                (StatusCode::CONFLICT, "conflict", format!("{what} already exists"))
-            }
+            EngineError::IllegalTransition(illegal) => (
+                StatusCode::BAD_REQUEST,
+                "illegal-transition",
+                illegal.to_string(),
+            ),
+            EngineError::AlreadyExists(what) => (
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("{what} already exists"),
+            ),
             EngineError::Conflict(reason) => (StatusCode::CONFLICT, "conflict", reason),
             other => {
                 // Internal failures are logged with their detail and reported without it.

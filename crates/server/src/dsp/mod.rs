@@ -15,7 +15,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use tsunagu_core::{Role, TransferMessage};
-use tsunagu_engine::{CatalogQuery, ContractOfferIn, ContractRequestIn, TransferRequestIn};
+use tsunagu_engine::{
+    CatalogQuery, ContractOfferIn, ContractRequestIn, TransferMessageIn, TransferRequestIn,
+};
 use tsunagu_wire::{self as wire, NegotiationEventType};
 
 use crate::AppState;
@@ -31,10 +33,16 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/dsp/catalog/request", post(catalog_request))
         .route("/dsp/catalog/datasets/{id}", get(dataset))
         // Provider side of contract negotiation.
-        .route("/dsp/negotiations/request", post(negotiation_request_initial))
+        .route(
+            "/dsp/negotiations/request",
+            post(negotiation_request_initial),
+        )
         .route("/dsp/negotiations/{pid}", get(provider_negotiation))
         .route("/dsp/negotiations/{pid}/request", post(negotiation_request))
-        .route("/dsp/negotiations/{pid}/events", post(provider_negotiation_event))
+        .route(
+            "/dsp/negotiations/{pid}/events",
+            post(provider_negotiation_event),
+        )
         .route(
             "/dsp/negotiations/{pid}/agreement/verification",
             post(negotiation_verification),
@@ -45,10 +53,22 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         // Consumer side of contract negotiation.
         .route("/dsp/negotiations/offers", post(negotiation_offer_initial))
-        .route("/dsp/callback/negotiations/{pid}", get(consumer_negotiation))
-        .route("/dsp/callback/negotiations/{pid}/offers", post(negotiation_offer))
-        .route("/dsp/callback/negotiations/{pid}/agreement", post(negotiation_agreement))
-        .route("/dsp/callback/negotiations/{pid}/events", post(consumer_negotiation_event))
+        .route(
+            "/dsp/callback/negotiations/{pid}",
+            get(consumer_negotiation),
+        )
+        .route(
+            "/dsp/callback/negotiations/{pid}/offers",
+            post(negotiation_offer),
+        )
+        .route(
+            "/dsp/callback/negotiations/{pid}/agreement",
+            post(negotiation_agreement),
+        )
+        .route(
+            "/dsp/callback/negotiations/{pid}/events",
+            post(consumer_negotiation_event),
+        )
         .route(
             "/dsp/callback/negotiations/{pid}/termination",
             post(consumer_negotiation_termination),
@@ -57,15 +77,36 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/dsp/transfers/request", post(transfer_request))
         .route("/dsp/transfers/{pid}", get(provider_transfer))
         .route("/dsp/transfers/{pid}/start", post(provider_transfer_start))
-        .route("/dsp/transfers/{pid}/completion", post(provider_transfer_completion))
-        .route("/dsp/transfers/{pid}/termination", post(provider_transfer_termination))
-        .route("/dsp/transfers/{pid}/suspension", post(provider_transfer_suspension))
+        .route(
+            "/dsp/transfers/{pid}/completion",
+            post(provider_transfer_completion),
+        )
+        .route(
+            "/dsp/transfers/{pid}/termination",
+            post(provider_transfer_termination),
+        )
+        .route(
+            "/dsp/transfers/{pid}/suspension",
+            post(provider_transfer_suspension),
+        )
         // Consumer side of transfer process.
         .route("/dsp/callback/transfers/{pid}", get(consumer_transfer))
-        .route("/dsp/callback/transfers/{pid}/start", post(consumer_transfer_start))
-        .route("/dsp/callback/transfers/{pid}/completion", post(consumer_transfer_completion))
-        .route("/dsp/callback/transfers/{pid}/termination", post(consumer_transfer_termination))
-        .route("/dsp/callback/transfers/{pid}/suspension", post(consumer_transfer_suspension))
+        .route(
+            "/dsp/callback/transfers/{pid}/start",
+            post(consumer_transfer_start),
+        )
+        .route(
+            "/dsp/callback/transfers/{pid}/completion",
+            post(consumer_transfer_completion),
+        )
+        .route(
+            "/dsp/callback/transfers/{pid}/termination",
+            post(consumer_transfer_termination),
+        )
+        .route(
+            "/dsp/callback/transfers/{pid}/suspension",
+            post(consumer_transfer_suspension),
+        )
 }
 
 type DspResult<T> = Result<T, DspError>;
@@ -96,7 +137,9 @@ fn same_pid(path_pid: &str, message_pid: &str, protocol: &Protocol) -> DspResult
     } else {
         Err(DspError::bad_request(
             protocol.clone(),
-            format!("the process id in the path ({path_pid}) differs from the one in the message ({message_pid})"),
+            format!(
+                "the process id in the path ({path_pid}) differs from the one in the message ({message_pid})"
+            ),
         ))
     }
 }
@@ -127,7 +170,11 @@ const MAX_PAGE: u32 = 1000;
 
 fn decode_offset(token: &str) -> Option<u32> {
     let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
-    std::str::from_utf8(&bytes).ok()?.strip_prefix("offset:")?.parse().ok()
+    std::str::from_utf8(&bytes)
+        .ok()?
+        .strip_prefix("offset:")?
+        .parse()
+        .ok()
 }
 
 fn page_link(state: &AppState, offset: u32, limit: u32, rel: &str) -> String {
@@ -148,7 +195,10 @@ async fn catalog_request(
     let message: wire::CatalogRequestMessage = parse(&body, Protocol::Catalog)?;
     let offset = match &params.continuation_token {
         Some(token) => decode_offset(token).ok_or_else(|| {
-            DspError::bad_request(Protocol::Catalog, "continuationToken is not one this catalog issued".into())
+            DspError::bad_request(
+                Protocol::Catalog,
+                "continuationToken is not one this catalog issued".into(),
+            )
         })?,
         None => 0,
     };
@@ -167,7 +217,12 @@ async fn catalog_request(
     let mut headers = HeaderMap::new();
     let mut links = Vec::new();
     if offset > 0 {
-        links.push(page_link(&state, offset.saturating_sub(limit), limit, "previous"));
+        links.push(page_link(
+            &state,
+            offset.saturating_sub(limit),
+            limit,
+            "previous",
+        ));
     }
     if more {
         links.push(page_link(&state, offset + limit, limit, "next"));
@@ -191,7 +246,11 @@ async fn dataset(
         .dataset(&caller, &id)
         .await
         .map_err(|error| DspError::engine(Protocol::Catalog, error))?;
-    Ok(Json(convert::dataset(state.connector.settings(), &entry, true)))
+    Ok(Json(convert::dataset(
+        state.connector.settings(),
+        &entry,
+        true,
+    )))
 }
 
 /// # `POST /dsp/negotiations/request`
@@ -221,7 +280,10 @@ async fn negotiation_request_initial(
         )
         .await
         .map_err(|error| DspError::engine(protocol, error))?;
-    Ok((StatusCode::CREATED, Json(convert::negotiation_ack(&negotiation, acked))))
+    Ok((
+        StatusCode::CREATED,
+        Json(convert::negotiation_ack(&negotiation, acked)),
+    ))
 }
 
 /// # `POST /dsp/negotiations/:providerPid/request`
@@ -233,7 +295,11 @@ async fn negotiation_request(
 ) -> DspResult<Json<wire::ContractNegotiation>> {
     let message: wire::ContractRequestMessage = parse(&body, negotiation_protocol(&pid, ""))?;
     let protocol = negotiation_protocol(&pid, &message.consumer_pid);
-    same_pid(&pid, message.provider_pid.as_deref().unwrap_or_default(), &protocol)?;
+    same_pid(
+        &pid,
+        message.provider_pid.as_deref().unwrap_or_default(),
+        &protocol,
+    )?;
     let (negotiation, acked) = state
         .connector
         .on_contract_request(
@@ -261,7 +327,10 @@ async fn provider_negotiation(
         .negotiation_for(&caller, Role::Provider, &pid)
         .await
         .map_err(|error| DspError::engine(negotiation_protocol(&pid, ""), error))?;
-    Ok(Json(convert::negotiation_ack(&negotiation, negotiation.state)))
+    Ok(Json(convert::negotiation_ack(
+        &negotiation,
+        negotiation.state,
+    )))
 }
 
 /// # `GET /dsp/callback/negotiations/:consumerPid`
@@ -275,7 +344,10 @@ async fn consumer_negotiation(
         .negotiation_for(&caller, Role::Consumer, &pid)
         .await
         .map_err(|error| DspError::engine(negotiation_protocol("", &pid), error))?;
-    Ok(Json(convert::negotiation_ack(&negotiation, negotiation.state)))
+    Ok(Json(convert::negotiation_ack(
+        &negotiation,
+        negotiation.state,
+    )))
 }
 
 /// # `POST /dsp/negotiations/:providerPid/events` (`ACCEPTED`)
@@ -285,16 +357,26 @@ async fn provider_negotiation_event(
     Caller(caller): Caller,
     body: Bytes,
 ) -> DspResult<Json<wire::ContractNegotiation>> {
-    let message: wire::ContractNegotiationEventMessage = parse(&body, negotiation_protocol(&pid, ""))?;
+    let message: wire::ContractNegotiationEventMessage =
+        parse(&body, negotiation_protocol(&pid, ""))?;
     let protocol = negotiation_protocol(&pid, &message.consumer_pid);
     same_pid(&pid, &message.provider_pid, &protocol)?;
     let finalized = message.event_type == NegotiationEventType::Finalized;
     let negotiation = state
         .connector
-        .on_negotiation_event(&caller, Role::Provider, &pid, &message.consumer_pid, finalized)
+        .on_negotiation_event(
+            &caller,
+            Role::Provider,
+            &pid,
+            &message.consumer_pid,
+            finalized,
+        )
         .await
         .map_err(|error| DspError::engine(protocol, error))?;
-    Ok(Json(convert::negotiation_ack(&negotiation, negotiation.state)))
+    Ok(Json(convert::negotiation_ack(
+        &negotiation,
+        negotiation.state,
+    )))
 }
 
 /// # `POST /dsp/callback/negotiations/:consumerPid/events` (`FINALIZED`)
@@ -304,16 +386,26 @@ async fn consumer_negotiation_event(
     Caller(caller): Caller,
     body: Bytes,
 ) -> DspResult<Json<wire::ContractNegotiation>> {
-    let message: wire::ContractNegotiationEventMessage = parse(&body, negotiation_protocol("", &pid))?;
+    let message: wire::ContractNegotiationEventMessage =
+        parse(&body, negotiation_protocol("", &pid))?;
     let protocol = negotiation_protocol(&message.provider_pid, &pid);
     same_pid(&pid, &message.consumer_pid, &protocol)?;
     let finalized = message.event_type == NegotiationEventType::Finalized;
     let negotiation = state
         .connector
-        .on_negotiation_event(&caller, Role::Consumer, &pid, &message.provider_pid, finalized)
+        .on_negotiation_event(
+            &caller,
+            Role::Consumer,
+            &pid,
+            &message.provider_pid,
+            finalized,
+        )
         .await
         .map_err(|error| DspError::engine(protocol, error))?;
-    Ok(Json(convert::negotiation_ack(&negotiation, negotiation.state)))
+    Ok(Json(convert::negotiation_ack(
+        &negotiation,
+        negotiation.state,
+    )))
 }
 
 /// # `POST /dsp/negotiations/:providerPid/agreement/verification`
@@ -323,7 +415,8 @@ async fn negotiation_verification(
     Caller(caller): Caller,
     body: Bytes,
 ) -> DspResult<Json<wire::ContractNegotiation>> {
-    let message: wire::ContractAgreementVerificationMessage = parse(&body, negotiation_protocol(&pid, ""))?;
+    let message: wire::ContractAgreementVerificationMessage =
+        parse(&body, negotiation_protocol(&pid, ""))?;
     let protocol = negotiation_protocol(&pid, &message.consumer_pid);
     same_pid(&pid, &message.provider_pid, &protocol)?;
     let negotiation = state
@@ -331,7 +424,10 @@ async fn negotiation_verification(
         .on_verification(&caller, &pid, &message.consumer_pid)
         .await
         .map_err(|error| DspError::engine(protocol, error))?;
-    Ok(Json(convert::negotiation_ack(&negotiation, negotiation.state)))
+    Ok(Json(convert::negotiation_ack(
+        &negotiation,
+        negotiation.state,
+    )))
 }
 
 /// # `POST /dsp/negotiations/:providerPid/termination`
@@ -341,7 +437,8 @@ async fn provider_negotiation_termination(
     Caller(caller): Caller,
     body: Bytes,
 ) -> DspResult<Json<wire::ContractNegotiation>> {
-    let message: wire::ContractNegotiationTerminationMessage = parse(&body, negotiation_protocol(&pid, ""))?;
+    let message: wire::ContractNegotiationTerminationMessage =
+        parse(&body, negotiation_protocol(&pid, ""))?;
     let protocol = negotiation_protocol(&pid, &message.consumer_pid);
     same_pid(&pid, &message.provider_pid, &protocol)?;
     let negotiation = state
@@ -355,7 +452,10 @@ async fn provider_negotiation_termination(
         )
         .await
         .map_err(|error| DspError::engine(protocol, error))?;
-    Ok(Json(convert::negotiation_ack(&negotiation, negotiation.state)))
+    Ok(Json(convert::negotiation_ack(
+        &negotiation,
+        negotiation.state,
+    )))
 }
 
 /// # `POST /dsp/callback/negotiations/:consumerPid/termination`
@@ -365,7 +465,8 @@ async fn consumer_negotiation_termination(
     Caller(caller): Caller,
     body: Bytes,
 ) -> DspResult<Json<wire::ContractNegotiation>> {
-    let message: wire::ContractNegotiationTerminationMessage = parse(&body, negotiation_protocol("", &pid))?;
+    let message: wire::ContractNegotiationTerminationMessage =
+        parse(&body, negotiation_protocol("", &pid))?;
     let protocol = negotiation_protocol(&message.provider_pid, &pid);
     same_pid(&pid, &message.consumer_pid, &protocol)?;
     let negotiation = state
@@ -379,7 +480,10 @@ async fn consumer_negotiation_termination(
         )
         .await
         .map_err(|error| DspError::engine(protocol, error))?;
-    Ok(Json(convert::negotiation_ack(&negotiation, negotiation.state)))
+    Ok(Json(convert::negotiation_ack(
+        &negotiation,
+        negotiation.state,
+    )))
 }
 
 /// # `POST /dsp/negotiations/offers` (a provider starts a negotiation with this consumer)
@@ -393,7 +497,8 @@ async fn negotiation_offer_initial(
     if message.consumer_pid.is_some() {
         return Err(DspError::bad_request(
             protocol,
-            "an initial offer carries no consumerPid; answer a request at the consumer's callback".into(),
+            "an initial offer carries no consumerPid; answer a request at the consumer's callback"
+                .into(),
         ));
     }
     let (negotiation, acked) = state
@@ -409,7 +514,10 @@ async fn negotiation_offer_initial(
         )
         .await
         .map_err(|error| DspError::engine(protocol, error))?;
-    Ok((StatusCode::CREATED, Json(convert::negotiation_ack(&negotiation, acked))))
+    Ok((
+        StatusCode::CREATED,
+        Json(convert::negotiation_ack(&negotiation, acked)),
+    ))
 }
 
 /// # `POST /dsp/callback/negotiations/:consumerPid/offers`
@@ -421,7 +529,11 @@ async fn negotiation_offer(
 ) -> DspResult<Json<wire::ContractNegotiation>> {
     let message: wire::ContractOfferMessage = parse(&body, negotiation_protocol("", &pid))?;
     let protocol = negotiation_protocol(&message.provider_pid, &pid);
-    same_pid(&pid, message.consumer_pid.as_deref().unwrap_or_default(), &protocol)?;
+    same_pid(
+        &pid,
+        message.consumer_pid.as_deref().unwrap_or_default(),
+        &protocol,
+    )?;
     let (negotiation, acked) = state
         .connector
         .on_contract_offer(
@@ -453,7 +565,10 @@ async fn negotiation_agreement(
         .on_agreement(&caller, &pid, &message.provider_pid, message.agreement)
         .await
         .map_err(|error| DspError::engine(protocol, error))?;
-    Ok(Json(convert::negotiation_ack(&negotiation, negotiation.state)))
+    Ok(Json(convert::negotiation_ack(
+        &negotiation,
+        negotiation.state,
+    )))
 }
 
 /// # `POST /dsp/transfers/request`
@@ -466,7 +581,8 @@ async fn transfer_request(
     let protocol = transfer_protocol("", &message.consumer_pid);
     let push_endpoint = match &message.data_address {
         Some(address) => Some(
-            convert::http_address(address).map_err(|reason| DspError::bad_request(protocol.clone(), reason))?,
+            convert::http_address(address)
+                .map_err(|reason| DspError::bad_request(protocol.clone(), reason))?,
         ),
         None => None,
     };
@@ -484,7 +600,10 @@ async fn transfer_request(
         )
         .await
         .map_err(|error| DspError::engine(protocol, error))?;
-    Ok((StatusCode::CREATED, Json(convert::transfer_ack(&transfer, acked))))
+    Ok((
+        StatusCode::CREATED,
+        Json(convert::transfer_ack(&transfer, acked)),
+    ))
 }
 
 /// # `GET /dsp/transfers/:providerPid`
@@ -543,20 +662,38 @@ where
     same_pid(&pid, &own, &protocol)?;
     let address = match address {
         Some(address) => Some(
-            convert::http_address(&address).map_err(|reason| DspError::bad_request(protocol.clone(), reason))?,
+            convert::http_address(&address)
+                .map_err(|reason| DspError::bad_request(protocol.clone(), reason))?,
         ),
         None => None,
     };
     let transfer = state
         .connector
-        .on_transfer_message(&caller.0, role, &pid, &other, message_kind, address, reason)
+        .on_transfer_message(
+            &caller.0,
+            role,
+            TransferMessageIn {
+                own_pid: pid,
+                other_pid: other,
+                message: message_kind,
+                address,
+                reason,
+            },
+        )
         .await
         .map_err(|error| DspError::engine(protocol, error))?;
     Ok(Json(convert::transfer_ack(&transfer, transfer.state)))
 }
 
-fn start_fields(m: &wire::TransferStartMessage) -> (String, String, Option<wire::DataAddress>, Option<String>) {
-    (m.provider_pid.clone(), m.consumer_pid.clone(), m.data_address.clone(), None)
+fn start_fields(
+    m: &wire::TransferStartMessage,
+) -> (String, String, Option<wire::DataAddress>, Option<String>) {
+    (
+        m.provider_pid.clone(),
+        m.consumer_pid.clone(),
+        m.data_address.clone(),
+        None,
+    )
 }
 
 fn completion_fields(
@@ -568,13 +705,23 @@ fn completion_fields(
 fn termination_fields(
     m: &wire::TransferTerminationMessage,
 ) -> (String, String, Option<wire::DataAddress>, Option<String>) {
-    (m.provider_pid.clone(), m.consumer_pid.clone(), None, convert::first_reason(&m.reason))
+    (
+        m.provider_pid.clone(),
+        m.consumer_pid.clone(),
+        None,
+        convert::first_reason(&m.reason),
+    )
 }
 
 fn suspension_fields(
     m: &wire::TransferSuspensionMessage,
 ) -> (String, String, Option<wire::DataAddress>, Option<String>) {
-    (m.provider_pid.clone(), m.consumer_pid.clone(), None, convert::first_reason(&m.reason))
+    (
+        m.provider_pid.clone(),
+        m.consumer_pid.clone(),
+        None,
+        convert::first_reason(&m.reason),
+    )
 }
 
 macro_rules! transfer_endpoint {
@@ -590,11 +737,59 @@ macro_rules! transfer_endpoint {
     };
 }
 
-transfer_endpoint!(provider_transfer_start, Role::Provider, wire::TransferStartMessage, TransferMessage::Start, start_fields);
-transfer_endpoint!(provider_transfer_completion, Role::Provider, wire::TransferCompletionMessage, TransferMessage::Completion, completion_fields);
-transfer_endpoint!(provider_transfer_termination, Role::Provider, wire::TransferTerminationMessage, TransferMessage::Termination, termination_fields);
-transfer_endpoint!(provider_transfer_suspension, Role::Provider, wire::TransferSuspensionMessage, TransferMessage::Suspension, suspension_fields);
-transfer_endpoint!(consumer_transfer_start, Role::Consumer, wire::TransferStartMessage, TransferMessage::Start, start_fields);
-transfer_endpoint!(consumer_transfer_completion, Role::Consumer, wire::TransferCompletionMessage, TransferMessage::Completion, completion_fields);
-transfer_endpoint!(consumer_transfer_termination, Role::Consumer, wire::TransferTerminationMessage, TransferMessage::Termination, termination_fields);
-transfer_endpoint!(consumer_transfer_suspension, Role::Consumer, wire::TransferSuspensionMessage, TransferMessage::Suspension, suspension_fields);
+transfer_endpoint!(
+    provider_transfer_start,
+    Role::Provider,
+    wire::TransferStartMessage,
+    TransferMessage::Start,
+    start_fields
+);
+transfer_endpoint!(
+    provider_transfer_completion,
+    Role::Provider,
+    wire::TransferCompletionMessage,
+    TransferMessage::Completion,
+    completion_fields
+);
+transfer_endpoint!(
+    provider_transfer_termination,
+    Role::Provider,
+    wire::TransferTerminationMessage,
+    TransferMessage::Termination,
+    termination_fields
+);
+transfer_endpoint!(
+    provider_transfer_suspension,
+    Role::Provider,
+    wire::TransferSuspensionMessage,
+    TransferMessage::Suspension,
+    suspension_fields
+);
+transfer_endpoint!(
+    consumer_transfer_start,
+    Role::Consumer,
+    wire::TransferStartMessage,
+    TransferMessage::Start,
+    start_fields
+);
+transfer_endpoint!(
+    consumer_transfer_completion,
+    Role::Consumer,
+    wire::TransferCompletionMessage,
+    TransferMessage::Completion,
+    completion_fields
+);
+transfer_endpoint!(
+    consumer_transfer_termination,
+    Role::Consumer,
+    wire::TransferTerminationMessage,
+    TransferMessage::Termination,
+    termination_fields
+);
+transfer_endpoint!(
+    consumer_transfer_suspension,
+    Role::Consumer,
+    wire::TransferSuspensionMessage,
+    TransferMessage::Suspension,
+    suspension_fields
+);
