@@ -473,3 +473,751 @@ impl Peer for HttpPeer {
         Ok((media_type, stream_of(response)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Every message `HttpPeer` sends validates against its official DSP 2025-1 schema and goes
+    //! to the path the HTTPS binding names for it. The records are built with the domain's own
+    //! constructors and moved along with its own `send`/`receive`, so each message is sent from
+    //! a state in which the engine would really send it.
+
+    use std::collections::BTreeSet;
+
+    use serde_json::json;
+    use tsunagu_core::{
+        Agreement, NegotiationMessage, NewNegotiation, NewTransfer, TransferMessage, TransferMode,
+    };
+    use tsunagu_testkit::DspSchemas;
+
+    use super::*;
+
+    const PROVIDER_ID: &str = "did:web:cathode.example";
+    const CONSUMER_ID: &str = "did:web:cells.example";
+    /// The provider's DSP base as a consumer knows it from the catalog.
+    const PROVIDER_DSP: &str = "https://cathode.example/dsp";
+    /// The consumer's DSP base, where a provider sends an initial offer.
+    const CONSUMER_DSP: &str = "https://cells.example/dsp";
+    /// Callback addresses as the other side sent them; one with a trailing slash, which the
+    /// binding says must be handled.
+    const CONSUMER_CALLBACK: &str = "https://cells.example/dsp/callback/";
+    const PROVIDER_CALLBACK: &str = "https://cathode.example/dsp/callback";
+    const CONSUMER_PID: &str = "urn:uuid:32541fe6-c580-409e-85a8-8a9a32fbe833";
+    const PROVIDER_PID: &str = "urn:uuid:a343fcbf-99fc-4ce8-8e9b-148c97605aab";
+    const AGREEMENT_ID: &str = "urn:uuid:e8dc8655-44c2-46ef-b701-4cffdc2faa44";
+    const NOW: i64 = 1_735_689_600_000;
+
+    fn consumer() -> OwnIdentity {
+        OwnIdentity {
+            participant_id: CONSUMER_ID.into(),
+            callback_address: "https://cells.example/dsp/callback".into(),
+        }
+    }
+
+    fn provider() -> OwnIdentity {
+        OwnIdentity {
+            participant_id: PROVIDER_ID.into(),
+            callback_address: PROVIDER_CALLBACK.into(),
+        }
+    }
+
+    /// An offer in the compact form the catalog hands out and a consumer quotes back.
+    fn offer() -> Value {
+        json!({
+            "@id": "Y2ZwLWRlZg:YXNzZXQtMQ:bm9uY2U",
+            "@type": "Offer",
+            "target": "asset-1",
+            "permission": [{
+                "action": "use",
+                "constraint": [
+                    {"leftOperand": "purpose", "operator": "eq", "rightOperand": "cfp"}
+                ]
+            }],
+            "prohibition": [{"action": "distribute"}],
+            "obligation": [{"action": "delete"}]
+        })
+    }
+
+    fn facts(id: &str, counter_party_id: &str, address: &str) -> NewNegotiation {
+        NewNegotiation {
+            id: id.into(),
+            counter_party_id: counter_party_id.into(),
+            counter_party_address: address.into(),
+            dataset_id: "asset-1".into(),
+            offer: offer(),
+            now_ms: NOW,
+        }
+    }
+
+    /// The agreement as the provider's engine makes it.
+    fn agreement(negotiation_id: &str) -> Agreement {
+        let timestamp = chrono::DateTime::from_timestamp_millis(NOW)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let policy = tsunagu_engine::agreement_policy_json(
+            AGREEMENT_ID,
+            "asset-1",
+            PROVIDER_ID,
+            CONSUMER_ID,
+            &timestamp,
+            &offer(),
+        );
+        Agreement {
+            id: AGREEMENT_ID.into(),
+            negotiation_id: negotiation_id.into(),
+            dataset_id: "asset-1".into(),
+            provider_id: PROVIDER_ID.into(),
+            consumer_id: CONSUMER_ID.into(),
+            policy,
+            signed_at_ms: NOW,
+        }
+    }
+
+    /// The action a record has queued, as a worker would take it.
+    fn queued_negotiation_action(negotiation: &Negotiation) -> NegotiationAction {
+        negotiation
+            .pending
+            .as_ref()
+            .expect("an action is queued")
+            .action
+            .clone()
+    }
+
+    fn queued_transfer_action(transfer: &Transfer) -> TransferAction {
+        transfer
+            .pending
+            .as_ref()
+            .expect("an action is queued")
+            .action
+            .clone()
+    }
+
+    fn negotiation_variant(action: &NegotiationAction) -> &'static str {
+        // Exhaustive on purpose: a new variant must be added to the cases below.
+        match action {
+            NegotiationAction::SendRequest => "SendRequest",
+            NegotiationAction::SendOffer => "SendOffer",
+            NegotiationAction::SendAccepted => "SendAccepted",
+            NegotiationAction::SendAgreement => "SendAgreement",
+            NegotiationAction::SendVerification => "SendVerification",
+            NegotiationAction::SendFinalized => "SendFinalized",
+            NegotiationAction::SendTermination { .. } => "SendTermination",
+        }
+    }
+
+    fn transfer_variant(action: &TransferAction) -> &'static str {
+        match action {
+            TransferAction::SendRequest => "SendRequest",
+            TransferAction::SendStart => "SendStart",
+            TransferAction::Push => "Push",
+            TransferAction::SendSuspension { .. } => "SendSuspension",
+            TransferAction::SendCompletion => "SendCompletion",
+            TransferAction::SendTermination { .. } => "SendTermination",
+        }
+    }
+
+    /// One message tsunagu sends: who sends it from which record, and what must come out.
+    struct Case {
+        name: &'static str,
+        own: OwnIdentity,
+        negotiation: Negotiation,
+        url: String,
+        /// The `@type` of the body.
+        kind: &'static str,
+    }
+
+    fn negotiation_cases() -> Vec<Case> {
+        let mut cases = Vec::new();
+
+        // Consumer, initial request: to the provider's base, with our callback address.
+        let n = Negotiation::start_as_consumer(facts(CONSUMER_PID, PROVIDER_ID, PROVIDER_DSP));
+        cases.push(Case {
+            name: "consumer: initial ContractRequestMessage",
+            own: consumer(),
+            url: format!("{PROVIDER_DSP}/negotiations/request"),
+            kind: "ContractRequestMessage",
+            negotiation: n,
+        });
+
+        // Consumer, answering a provider's offer with a request (non-initial).
+        let mut n = Negotiation::offered_by_provider(
+            facts(CONSUMER_PID, PROVIDER_ID, PROVIDER_CALLBACK),
+            PROVIDER_PID.into(),
+        );
+        n.send(NegotiationAction::SendRequest, NOW).unwrap();
+        cases.push(Case {
+            name: "consumer: ContractRequestMessage answering an offer",
+            own: consumer(),
+            url: format!("{PROVIDER_CALLBACK}/negotiations/{PROVIDER_PID}/request"),
+            kind: "ContractRequestMessage",
+            negotiation: n,
+        });
+
+        // Consumer accepts the provider's offer.
+        let mut n = Negotiation::offered_by_provider(
+            facts(CONSUMER_PID, PROVIDER_ID, PROVIDER_CALLBACK),
+            PROVIDER_PID.into(),
+        );
+        n.send(NegotiationAction::SendAccepted, NOW).unwrap();
+        cases.push(Case {
+            name: "consumer: ContractNegotiationEventMessage ACCEPTED",
+            own: consumer(),
+            url: format!("{PROVIDER_CALLBACK}/negotiations/{PROVIDER_PID}/events"),
+            kind: "ContractNegotiationEventMessage",
+            negotiation: n,
+        });
+
+        // Consumer verifies the agreement it received after its initial request.
+        let mut n = Negotiation::start_as_consumer(facts(CONSUMER_PID, PROVIDER_ID, PROVIDER_DSP));
+        n.provider_pid = Some(PROVIDER_PID.into());
+        n.delivered(1, NOW);
+        n.receive(NegotiationMessage::Agreement, NOW).unwrap();
+        n.agreement = Some(agreement(CONSUMER_PID));
+        n.send(NegotiationAction::SendVerification, NOW).unwrap();
+        cases.push(Case {
+            name: "consumer: ContractAgreementVerificationMessage",
+            own: consumer(),
+            url: format!("{PROVIDER_DSP}/negotiations/{PROVIDER_PID}/agreement/verification"),
+            kind: "ContractAgreementVerificationMessage",
+            negotiation: n,
+        });
+
+        // Consumer terminates.
+        let mut n = Negotiation::start_as_consumer(facts(CONSUMER_PID, PROVIDER_ID, PROVIDER_DSP));
+        n.provider_pid = Some(PROVIDER_PID.into());
+        n.delivered(1, NOW);
+        n.send(
+            NegotiationAction::SendTermination {
+                code: "terminated".into(),
+                reason: "no longer needed".into(),
+            },
+            NOW,
+        )
+        .unwrap();
+        cases.push(Case {
+            name: "consumer: ContractNegotiationTerminationMessage",
+            own: consumer(),
+            url: format!("{PROVIDER_DSP}/negotiations/{PROVIDER_PID}/termination"),
+            kind: "ContractNegotiationTerminationMessage",
+            negotiation: n,
+        });
+
+        // Provider, initial offer: to the consumer's base, with our callback address.
+        let n = Negotiation::start_as_provider(facts(PROVIDER_PID, CONSUMER_ID, CONSUMER_DSP));
+        cases.push(Case {
+            name: "provider: initial ContractOfferMessage",
+            own: provider(),
+            url: format!("{CONSUMER_DSP}/negotiations/offers"),
+            kind: "ContractOfferMessage",
+            negotiation: n,
+        });
+
+        // Provider, counter-offer to a consumer's request.
+        let mut n = Negotiation::requested_by_consumer(
+            facts(PROVIDER_PID, CONSUMER_ID, CONSUMER_CALLBACK),
+            CONSUMER_PID.into(),
+        );
+        n.send(NegotiationAction::SendOffer, NOW).unwrap();
+        cases.push(Case {
+            name: "provider: ContractOfferMessage answering a request",
+            own: provider(),
+            url: format!("https://cells.example/dsp/callback/negotiations/{CONSUMER_PID}/offers"),
+            kind: "ContractOfferMessage",
+            negotiation: n,
+        });
+
+        // Provider agrees, as `apply_decision` does.
+        let mut n = Negotiation::requested_by_consumer(
+            facts(PROVIDER_PID, CONSUMER_ID, CONSUMER_CALLBACK),
+            CONSUMER_PID.into(),
+        );
+        n.agreement = Some(agreement(PROVIDER_PID));
+        n.send(NegotiationAction::SendAgreement, NOW).unwrap();
+        cases.push(Case {
+            name: "provider: ContractAgreementMessage",
+            own: provider(),
+            url: format!(
+                "https://cells.example/dsp/callback/negotiations/{CONSUMER_PID}/agreement"
+            ),
+            kind: "ContractAgreementMessage",
+            negotiation: n.clone(),
+        });
+
+        // Provider finalises after the consumer's verification.
+        let mut finalised = n.clone();
+        finalised.delivered(1, NOW);
+        finalised
+            .receive(NegotiationMessage::Verification, NOW)
+            .unwrap();
+        finalised
+            .send(NegotiationAction::SendFinalized, NOW)
+            .unwrap();
+        cases.push(Case {
+            name: "provider: ContractNegotiationEventMessage FINALIZED",
+            own: provider(),
+            url: format!("https://cells.example/dsp/callback/negotiations/{CONSUMER_PID}/events"),
+            kind: "ContractNegotiationEventMessage",
+            negotiation: finalised,
+        });
+
+        // Provider refuses (the policy-denied path of `apply_decision`).
+        let mut n = Negotiation::requested_by_consumer(
+            facts(PROVIDER_PID, CONSUMER_ID, CONSUMER_CALLBACK),
+            CONSUMER_PID.into(),
+        );
+        n.send(
+            NegotiationAction::SendTermination {
+                code: "policy".into(),
+                reason: "the contract policy is not satisfied".into(),
+            },
+            NOW,
+        )
+        .unwrap();
+        cases.push(Case {
+            name: "provider: ContractNegotiationTerminationMessage",
+            own: provider(),
+            url: format!(
+                "https://cells.example/dsp/callback/negotiations/{CONSUMER_PID}/termination"
+            ),
+            kind: "ContractNegotiationTerminationMessage",
+            negotiation: n,
+        });
+        cases
+    }
+
+    #[test]
+    fn every_negotiation_message_validates_and_goes_to_its_binding_path() {
+        let Some(spec) = tsunagu_testkit::require_spec() else {
+            return;
+        };
+        let schemas = DspSchemas::load(&spec).expect("DSP 2025-1 schemas compile");
+        let cases = negotiation_cases();
+        let mut variants = BTreeSet::new();
+        let mut failures = Vec::new();
+        for case in &cases {
+            let action = queued_negotiation_action(&case.negotiation);
+            variants.insert(negotiation_variant(&action));
+            let (url, body) = match negotiation_message(&case.own, &case.negotiation, &action) {
+                Ok(message) => message,
+                Err(error) => {
+                    failures.push(format!("{}: not built: {error}", case.name));
+                    continue;
+                }
+            };
+            if url != case.url {
+                failures.push(format!(
+                    "{}: sent to {url}, the binding says {}",
+                    case.name, case.url
+                ));
+            }
+            if body["@type"] != case.kind {
+                failures.push(format!("{}: @type is {}", case.name, body["@type"]));
+            }
+            if let Err(errors) = schemas.validate_message(&body) {
+                failures.push(format!(
+                    "{}: {}\n    body: {body}",
+                    case.name,
+                    errors.join("\n    ")
+                ));
+            }
+            // The process ids are the record's own, and an initial message carries our
+            // callback address while any later one does not.
+            let n = &case.negotiation;
+            let own_pid_key = match n.role {
+                Role::Consumer => "consumerPid",
+                Role::Provider => "providerPid",
+            };
+            if body[own_pid_key] != n.id.as_str() {
+                failures.push(format!(
+                    "{}: {own_pid_key} is {}",
+                    case.name, body[own_pid_key]
+                ));
+            }
+            let initial = match n.role {
+                Role::Consumer => n.provider_pid.is_none(),
+                Role::Provider => n.consumer_pid.is_none(),
+            };
+            let callback = body.get("callbackAddress").and_then(Value::as_str);
+            let expected_callback = initial.then_some(case.own.callback_address.as_str());
+            if callback != expected_callback {
+                failures.push(format!(
+                    "{}: callbackAddress {callback:?}, expected {expected_callback:?}",
+                    case.name
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        assert_eq!(cases.len(), 10);
+        assert_eq!(
+            variants.into_iter().collect::<Vec<_>>(),
+            [
+                "SendAccepted",
+                "SendAgreement",
+                "SendFinalized",
+                "SendOffer",
+                "SendRequest",
+                "SendTermination",
+                "SendVerification"
+            ],
+            "every NegotiationAction variant is sent at least once"
+        );
+    }
+
+    #[test]
+    fn the_agreement_travels_exactly_as_agreed() {
+        let mut n = Negotiation::requested_by_consumer(
+            facts(PROVIDER_PID, CONSUMER_ID, CONSUMER_CALLBACK),
+            CONSUMER_PID.into(),
+        );
+        n.agreement = Some(agreement(PROVIDER_PID));
+        let (_, body) =
+            negotiation_message(&provider(), &n, &NegotiationAction::SendAgreement).unwrap();
+        assert_eq!(body["agreement"], n.agreement.unwrap().policy);
+        assert_eq!(body["agreement"]["timestamp"], "2025-01-01T00:00:00Z");
+        assert!(body["agreement"].get("prohibition").is_some());
+    }
+
+    #[test]
+    fn messages_that_need_the_counter_party_pid_are_not_built_without_it() {
+        let n = Negotiation::start_as_consumer(facts(CONSUMER_PID, PROVIDER_ID, PROVIDER_DSP));
+        for action in [
+            NegotiationAction::SendAccepted,
+            NegotiationAction::SendVerification,
+            NegotiationAction::SendTermination {
+                code: "x".into(),
+                reason: "y".into(),
+            },
+        ] {
+            assert!(
+                negotiation_message(&consumer(), &n, &action).is_err(),
+                "{action:?} built without a providerPid"
+            );
+        }
+        // A provider's record without an agreement has nothing to send as one.
+        let n = Negotiation::requested_by_consumer(
+            facts(PROVIDER_PID, CONSUMER_ID, CONSUMER_CALLBACK),
+            CONSUMER_PID.into(),
+        );
+        assert!(negotiation_message(&provider(), &n, &NegotiationAction::SendAgreement).is_err());
+    }
+
+    struct TransferCase {
+        name: &'static str,
+        own: OwnIdentity,
+        transfer: Transfer,
+        pull_address: Option<(&'static str, &'static str)>,
+        url: String,
+        kind: &'static str,
+    }
+
+    fn transfer_facts(
+        id: &str,
+        mode: TransferMode,
+        counter_party: &str,
+        address: &str,
+    ) -> NewTransfer {
+        NewTransfer {
+            id: id.into(),
+            agreement_id: AGREEMENT_ID.into(),
+            dataset_id: "asset-1".into(),
+            mode,
+            counter_party_id: counter_party.into(),
+            counter_party_address: address.into(),
+            endpoint: None,
+            endpoint_token: None,
+            now_ms: NOW,
+        }
+    }
+
+    /// A consumer's transfer after the provider acknowledged the request and started it.
+    fn started_at_consumer(mode: TransferMode) -> Transfer {
+        let mut t = Transfer::start_as_consumer(transfer_facts(
+            CONSUMER_PID,
+            mode,
+            PROVIDER_ID,
+            PROVIDER_DSP,
+        ));
+        t.delivered(1, NOW);
+        t.provider_pid = Some(PROVIDER_PID.into());
+        t.receive(TransferMessage::Start, NOW).unwrap();
+        t.endpoint = Some("https://cathode.example/data".into());
+        t.endpoint_token = Some("token".into());
+        t
+    }
+
+    /// A provider's transfer as `on_transfer_request` creates it (start queued).
+    fn requested_at_provider(mode: TransferMode) -> Transfer {
+        let mut facts = transfer_facts(PROVIDER_PID, mode, CONSUMER_ID, CONSUMER_CALLBACK);
+        if mode == TransferMode::Push {
+            facts.endpoint = Some(format!("https://cells.example/data/inbox/{CONSUMER_PID}"));
+            facts.endpoint_token = Some("push-token".into());
+        }
+        let mut t = Transfer::requested_by_consumer(facts, CONSUMER_PID.into());
+        t.send(TransferAction::SendStart, NOW).unwrap();
+        t
+    }
+
+    fn started_at_provider(mode: TransferMode) -> Transfer {
+        let mut t = requested_at_provider(mode);
+        t.delivered(1, NOW);
+        t
+    }
+
+    fn transfer_cases() -> Vec<TransferCase> {
+        let consumer_target = format!("{PROVIDER_DSP}/transfers/{PROVIDER_PID}");
+        let provider_target =
+            format!("https://cells.example/dsp/callback/transfers/{CONSUMER_PID}");
+        let suspension = || TransferAction::SendSuspension {
+            code: "suspended".into(),
+            reason: "maintenance".into(),
+        };
+        let termination = || TransferAction::SendTermination {
+            code: "terminated".into(),
+            reason: "no longer needed".into(),
+        };
+        let mut cases = Vec::new();
+
+        // Consumer requests: pull (no address), push (with the inbox address and its token).
+        cases.push(TransferCase {
+            name: "consumer: TransferRequestMessage, pull",
+            own: consumer(),
+            transfer: Transfer::start_as_consumer(transfer_facts(
+                CONSUMER_PID,
+                TransferMode::Pull,
+                PROVIDER_ID,
+                PROVIDER_DSP,
+            )),
+            pull_address: None,
+            url: format!("{PROVIDER_DSP}/transfers/request"),
+            kind: "TransferRequestMessage",
+        });
+        let mut push = transfer_facts(CONSUMER_PID, TransferMode::Push, PROVIDER_ID, PROVIDER_DSP);
+        push.endpoint = Some(format!("https://cells.example/data/inbox/{CONSUMER_PID}"));
+        push.endpoint_token = Some("push-token".into());
+        cases.push(TransferCase {
+            name: "consumer: TransferRequestMessage, push with dataAddress",
+            own: consumer(),
+            transfer: Transfer::start_as_consumer(push),
+            pull_address: None,
+            url: format!("{PROVIDER_DSP}/transfers/request"),
+            kind: "TransferRequestMessage",
+        });
+
+        // Consumer suspends, resumes, completes, terminates.
+        let mut t = started_at_consumer(TransferMode::Pull);
+        t.send(suspension(), NOW).unwrap();
+        cases.push(TransferCase {
+            name: "consumer: TransferSuspensionMessage",
+            own: consumer(),
+            transfer: t.clone(),
+            pull_address: None,
+            url: format!("{consumer_target}/suspension"),
+            kind: "TransferSuspensionMessage",
+        });
+        t.delivered(t.action_seq, NOW);
+        t.send(TransferAction::SendStart, NOW).unwrap();
+        cases.push(TransferCase {
+            name: "consumer: TransferStartMessage resuming",
+            own: consumer(),
+            transfer: t,
+            pull_address: None,
+            url: format!("{consumer_target}/start"),
+            kind: "TransferStartMessage",
+        });
+        let mut t = started_at_consumer(TransferMode::Pull);
+        t.send(TransferAction::SendCompletion, NOW).unwrap();
+        cases.push(TransferCase {
+            name: "consumer: TransferCompletionMessage",
+            own: consumer(),
+            transfer: t,
+            pull_address: None,
+            url: format!("{consumer_target}/completion"),
+            kind: "TransferCompletionMessage",
+        });
+        let mut t = started_at_consumer(TransferMode::Push);
+        t.send(termination(), NOW).unwrap();
+        cases.push(TransferCase {
+            name: "consumer: TransferTerminationMessage",
+            own: consumer(),
+            transfer: t,
+            pull_address: None,
+            url: format!("{consumer_target}/termination"),
+            kind: "TransferTerminationMessage",
+        });
+
+        // Provider starts: pull with the data-plane address, push without one.
+        cases.push(TransferCase {
+            name: "provider: TransferStartMessage, pull with dataAddress",
+            own: provider(),
+            transfer: requested_at_provider(TransferMode::Pull),
+            pull_address: Some(("https://cathode.example/data", "secret-pull-token")),
+            url: format!("{provider_target}/start"),
+            kind: "TransferStartMessage",
+        });
+        cases.push(TransferCase {
+            name: "provider: TransferStartMessage, push without dataAddress",
+            own: provider(),
+            transfer: requested_at_provider(TransferMode::Push),
+            pull_address: None,
+            url: format!("{provider_target}/start"),
+            kind: "TransferStartMessage",
+        });
+
+        // Provider suspends, completes (after a push), terminates.
+        let mut t = started_at_provider(TransferMode::Pull);
+        t.send(suspension(), NOW).unwrap();
+        cases.push(TransferCase {
+            name: "provider: TransferSuspensionMessage",
+            own: provider(),
+            transfer: t,
+            pull_address: None,
+            url: format!("{provider_target}/suspension"),
+            kind: "TransferSuspensionMessage",
+        });
+        let mut t = started_at_provider(TransferMode::Push);
+        t.send(TransferAction::SendCompletion, NOW).unwrap();
+        cases.push(TransferCase {
+            name: "provider: TransferCompletionMessage",
+            own: provider(),
+            transfer: t,
+            pull_address: None,
+            url: format!("{provider_target}/completion"),
+            kind: "TransferCompletionMessage",
+        });
+        let mut t = started_at_provider(TransferMode::Pull);
+        t.send(termination(), NOW).unwrap();
+        cases.push(TransferCase {
+            name: "provider: TransferTerminationMessage",
+            own: provider(),
+            transfer: t,
+            pull_address: None,
+            url: format!("{provider_target}/termination"),
+            kind: "TransferTerminationMessage",
+        });
+        cases
+    }
+
+    #[test]
+    fn every_transfer_message_validates_and_goes_to_its_binding_path() {
+        let Some(spec) = tsunagu_testkit::require_spec() else {
+            return;
+        };
+        let schemas = DspSchemas::load(&spec).expect("DSP 2025-1 schemas compile");
+        let cases = transfer_cases();
+        let mut variants = BTreeSet::new();
+        let mut failures = Vec::new();
+        for case in &cases {
+            let action = queued_transfer_action(&case.transfer);
+            variants.insert(transfer_variant(&action));
+            let built = transfer_message(&case.own, &case.transfer, &action, case.pull_address);
+            let (url, body) = match built {
+                Ok(message) => message,
+                Err(error) => {
+                    failures.push(format!("{}: not built: {error}", case.name));
+                    continue;
+                }
+            };
+            if url != case.url {
+                failures.push(format!(
+                    "{}: sent to {url}, the binding says {}",
+                    case.name, case.url
+                ));
+            }
+            if body["@type"] != case.kind {
+                failures.push(format!("{}: @type is {}", case.name, body["@type"]));
+            }
+            if let Err(errors) = schemas.validate_message(&body) {
+                failures.push(format!(
+                    "{}: {}\n    body: {body}",
+                    case.name,
+                    errors.join("\n    ")
+                ));
+            }
+            let t = &case.transfer;
+            // The data address travels exactly when there is one to give: the pull address
+            // in a provider's start, the push inbox in a push request.
+            let expected_address = match (&action, t.role) {
+                (TransferAction::SendRequest, _) => t.endpoint.clone(),
+                (TransferAction::SendStart, Role::Provider) => {
+                    case.pull_address.map(|(endpoint, _)| endpoint.to_owned())
+                }
+                _ => None,
+            };
+            let address = body
+                .get("dataAddress")
+                .map(|address| address["endpoint"].as_str().unwrap_or_default().to_owned());
+            if address != expected_address {
+                failures.push(format!(
+                    "{}: dataAddress endpoint {address:?}, expected {expected_address:?}",
+                    case.name
+                ));
+            }
+            if let Some(data_address) = body.get("dataAddress") {
+                let token = data_address["endpointProperties"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|property| property["name"] == "authorization")
+                    .and_then(|property| property["value"].as_str());
+                let expected_token = match &action {
+                    TransferAction::SendRequest => t.endpoint_token.as_deref(),
+                    _ => case.pull_address.map(|(_, token)| token),
+                };
+                if token != expected_token {
+                    failures.push(format!("{}: authorization {token:?}", case.name));
+                }
+            }
+            if let TransferAction::SendRequest = action {
+                if body["callbackAddress"] != case.own.callback_address.as_str() {
+                    failures.push(format!(
+                        "{}: callbackAddress {}",
+                        case.name, body["callbackAddress"]
+                    ));
+                }
+                if body["format"] != t.mode.format() {
+                    failures.push(format!("{}: format {}", case.name, body["format"]));
+                }
+                if body["consumerPid"] != t.id.as_str() {
+                    failures.push(format!(
+                        "{}: consumerPid {}",
+                        case.name, body["consumerPid"]
+                    ));
+                }
+            } else if body["providerPid"] != PROVIDER_PID || body["consumerPid"] != CONSUMER_PID {
+                failures.push(format!("{}: process ids {body}", case.name));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        assert_eq!(cases.len(), 11);
+        // `Push` is a data-plane delivery, not a protocol message; it is checked below.
+        assert_eq!(
+            variants.into_iter().collect::<Vec<_>>(),
+            [
+                "SendCompletion",
+                "SendRequest",
+                "SendStart",
+                "SendSuspension",
+                "SendTermination"
+            ],
+            "every TransferAction variant that is a message is sent at least once"
+        );
+    }
+
+    #[test]
+    fn a_push_is_not_a_protocol_message() {
+        let mut t = started_at_provider(TransferMode::Push);
+        t.send(TransferAction::Push, NOW).unwrap();
+        assert_eq!(transfer_variant(&TransferAction::Push), "Push");
+        assert!(transfer_message(&provider(), &t, &TransferAction::Push, None).is_err());
+    }
+
+    #[test]
+    fn transfer_messages_need_both_process_ids() {
+        let t = Transfer::start_as_consumer(transfer_facts(
+            CONSUMER_PID,
+            TransferMode::Pull,
+            PROVIDER_ID,
+            PROVIDER_DSP,
+        ));
+        assert!(transfer_message(&consumer(), &t, &TransferAction::SendCompletion, None).is_err());
+    }
+}
