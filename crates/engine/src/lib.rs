@@ -211,7 +211,13 @@ impl Connector {
                             negotiation.state
                         )));
                     }
-                    Ok(Ok(ProcessEvent::Negotiation { id: changed, .. })) if changed == id => break,
+                    // The event says the new state; the store is read again only when it
+                    // is the one waited for, or when events were missed.
+                    Ok(Ok(ProcessEvent::Negotiation { id: changed, state })) if changed == id => {
+                        if done(state) {
+                            break;
+                        }
+                    }
                     Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
                     Ok(Err(broadcast::error::RecvError::Closed)) => break,
                     Ok(Ok(_)) => continue,
@@ -242,7 +248,13 @@ impl Connector {
                             transfer.state
                         )));
                     }
-                    Ok(Ok(ProcessEvent::Transfer { id: changed, .. })) if changed == id => break,
+                    // The event says the new state; the store is read again only when it
+                    // is the one waited for, or when events were missed.
+                    Ok(Ok(ProcessEvent::Transfer { id: changed, state })) if changed == id => {
+                        if done(state) {
+                            break;
+                        }
+                    }
                     Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
                     Ok(Err(broadcast::error::RecvError::Closed)) => break,
                     Ok(Ok(_)) => continue,

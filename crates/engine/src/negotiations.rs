@@ -159,14 +159,28 @@ impl Connector {
     pub(crate) async fn modify_negotiation<T>(
         &self,
         id: &str,
+        change: impl FnMut(&mut Negotiation) -> Result<T, EngineError>,
+    ) -> Result<(Negotiation, T), EngineError> {
+        self.modify_negotiation_from(id, None, change).await
+    }
+
+    /// Like `modify_negotiation`, starting from a copy the caller has just read, so the common
+    /// case costs one write and no second read.
+    pub(crate) async fn modify_negotiation_from<T>(
+        &self,
+        id: &str,
+        mut fresh: Option<Negotiation>,
         mut change: impl FnMut(&mut Negotiation) -> Result<T, EngineError>,
     ) -> Result<(Negotiation, T), EngineError> {
         loop {
-            let mut negotiation = self
-                .store()
-                .negotiation(id)
-                .await?
-                .ok_or(EngineError::NotFound)?;
+            let mut negotiation = match fresh.take() {
+                Some(record) => record,
+                None => self
+                    .store()
+                    .negotiation(id)
+                    .await?
+                    .ok_or(EngineError::NotFound)?,
+            };
             let outcome = change(&mut negotiation)?;
             match self.store().update_negotiation(&mut negotiation).await {
                 Ok(()) => {
@@ -321,7 +335,7 @@ impl Connector {
                 )?;
                 let decision = self.decide(caller, &offer_id, &requested).await?;
                 let offer = request.offer.clone();
-                self.modify_negotiation(&existing.id, |negotiation| {
+                self.modify_negotiation_from(&existing.id, Some(existing.clone()), |negotiation| {
                     negotiation.receive(NegotiationMessage::Request, now)?;
                     negotiation.offer = offer.clone();
                     negotiation.offer_by = Role::Consumer;
@@ -369,7 +383,7 @@ impl Connector {
                     .await?;
                 let provider_pid = offer.provider_pid.clone();
                 let body = offer.offer.clone();
-                self.modify_negotiation(&existing.id, |negotiation| {
+                self.modify_negotiation_from(&existing.id, Some(existing.clone()), |negotiation| {
                     check_or_adopt(&mut negotiation.provider_pid, &provider_pid, "providerPid")?;
                     negotiation.receive(NegotiationMessage::Offer, now)?;
                     negotiation.offer = body.clone();
@@ -432,7 +446,7 @@ impl Connector {
         let now = now_ms();
         let provider_pid = provider_pid.to_owned();
         let (negotiation, ()) = self
-            .modify_negotiation(&existing.id, |negotiation| {
+            .modify_negotiation_from(&existing.id, Some(existing.clone()), |negotiation| {
                 check_or_adopt(&mut negotiation.provider_pid, &provider_pid, "providerPid")?;
                 negotiation.receive(NegotiationMessage::Agreement, now)?;
                 negotiation.agreement = Some(Agreement {
@@ -468,7 +482,7 @@ impl Connector {
         }
         let now = now_ms();
         let (negotiation, ()) = self
-            .modify_negotiation(&existing.id, |negotiation| {
+            .modify_negotiation_from(&existing.id, Some(existing.clone()), |negotiation| {
                 negotiation.receive(NegotiationMessage::Verification, now)?;
                 negotiation.send(NegotiationAction::SendFinalized, now)?;
                 Ok(())
@@ -512,7 +526,7 @@ impl Connector {
                         reasons: vec![error.to_string()],
                     });
                 let (negotiation, ()) = self
-                    .modify_negotiation(&existing.id, |negotiation| {
+                    .modify_negotiation_from(&existing.id, Some(existing.clone()), |negotiation| {
                         negotiation.receive(NegotiationMessage::Accepted, now)?;
                         self.apply_decision(negotiation, &decision, now)
                     })
@@ -522,7 +536,7 @@ impl Connector {
             (Role::Consumer, true) => {
                 let provider_pid = other_pid.to_owned();
                 let (negotiation, ()) = self
-                    .modify_negotiation(&existing.id, |negotiation| {
+                    .modify_negotiation_from(&existing.id, Some(existing.clone()), |negotiation| {
                         check_or_adopt(
                             &mut negotiation.provider_pid,
                             &provider_pid,
@@ -560,7 +574,7 @@ impl Connector {
         let now = now_ms();
         let other_pid = other_pid.to_owned();
         let (negotiation, ()) = self
-            .modify_negotiation(&existing.id, |negotiation| {
+            .modify_negotiation_from(&existing.id, Some(existing.clone()), |negotiation| {
                 let other = match role {
                     Role::Provider => &mut negotiation.consumer_pid,
                     Role::Consumer => &mut negotiation.provider_pid,

@@ -61,14 +61,28 @@ impl Connector {
     pub(crate) async fn modify_transfer<T>(
         &self,
         id: &str,
+        change: impl FnMut(&mut Transfer) -> Result<T, EngineError>,
+    ) -> Result<(Transfer, T), EngineError> {
+        self.modify_transfer_from(id, None, change).await
+    }
+
+    /// Like `modify_transfer`, starting from a copy the caller has just read, so the common
+    /// case costs one write and no second read.
+    pub(crate) async fn modify_transfer_from<T>(
+        &self,
+        id: &str,
+        mut fresh: Option<Transfer>,
         mut change: impl FnMut(&mut Transfer) -> Result<T, EngineError>,
     ) -> Result<(Transfer, T), EngineError> {
         loop {
-            let mut transfer = self
-                .store()
-                .transfer(id)
-                .await?
-                .ok_or(EngineError::NotFound)?;
+            let mut transfer = match fresh.take() {
+                Some(record) => record,
+                None => self
+                    .store()
+                    .transfer(id)
+                    .await?
+                    .ok_or(EngineError::NotFound)?,
+            };
             let outcome = change(&mut transfer)?;
             match self.store().update_transfer(&mut transfer).await {
                 Ok(()) => {
@@ -259,7 +273,7 @@ impl Connector {
         let lifetime_ms = self.settings().token_lifetime.as_millis() as i64;
         let other_pid = other_pid.to_owned();
         let (transfer, ()) = self
-            .modify_transfer(&existing.id, |transfer| {
+            .modify_transfer_from(&existing.id, Some(existing.clone()), |transfer| {
                 let other = match role {
                     Role::Provider => &mut transfer.consumer_pid,
                     Role::Consumer => &mut transfer.provider_pid,

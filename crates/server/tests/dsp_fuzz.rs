@@ -777,3 +777,766 @@ async fn seed_processes(router: &Router, connector: &Connector) -> Vec<String> {
     ]
 }
 
+// ----- Inputs -----
+
+/// Stands for the harness's process id number N in generated JSON (`$pid0` ... `$pid6`), so
+/// that generated messages name real processes as well as unknown ones.
+const PID_PLACEHOLDERS: [&str; 7] = [
+    "$pid0", "$pid1", "$pid2", "$pid3", "$pid4", "$pid5", "$pid6",
+];
+
+/// Keys of the protocol's messages, so that generated objects reach past the first check.
+const KEYS: &[&str] = &[
+    "@context",
+    "@type",
+    "@id",
+    "consumerPid",
+    "providerPid",
+    "offer",
+    "callbackAddress",
+    "agreement",
+    "agreementId",
+    "eventType",
+    "code",
+    "reason",
+    "format",
+    "dataAddress",
+    "endpointType",
+    "endpoint",
+    "endpointProperties",
+    "name",
+    "value",
+    "filter",
+    "dataset",
+    "target",
+    "permission",
+    "prohibition",
+    "obligation",
+    "action",
+    "constraint",
+    "leftOperand",
+    "operator",
+    "rightOperand",
+    "assigner",
+    "assignee",
+    "timestamp",
+    "state",
+    "operandLeft",
+    "operandRight",
+];
+
+/// Values of the protocol's messages, and a few that are nearly right.
+const WORDS: &[&str] = &[
+    DSP_CONTEXT,
+    "https://w3id.org/dspace/2024/1/context.jsonld",
+    "CatalogRequestMessage",
+    "ContractRequestMessage",
+    "ContractOfferMessage",
+    "ContractAgreementMessage",
+    "ContractAgreementVerificationMessage",
+    "ContractNegotiationEventMessage",
+    "ContractNegotiationTerminationMessage",
+    "TransferRequestMessage",
+    "TransferStartMessage",
+    "TransferCompletionMessage",
+    "TransferTerminationMessage",
+    "TransferSuspensionMessage",
+    "ContractNegotiation",
+    "TransferProcess",
+    "Offer",
+    "Agreement",
+    "Set",
+    "DataAddress",
+    "EndpointProperty",
+    "ACCEPTED",
+    "FINALIZED",
+    "accepted",
+    "REQUESTED",
+    "use",
+    "eq",
+    "=",
+    "in",
+    "like",
+    "purpose",
+    "cfp",
+    "id",
+    "asset-1",
+    "HttpData-PULL",
+    "HttpData-PUSH",
+    "https://w3id.org/idsa/v4.1/HTTP",
+    "https://cells.example/dsp/callback",
+    "HTTP://CELLS.EXAMPLE/CB",
+    "ftp://cells.example/inbox",
+    "bearer",
+    "Basic",
+    "authorization",
+    "authType",
+    "2025-01-01T00:00:00Z",
+    "$pid0",
+    "$pid1",
+    "$pid2",
+    "$pid3",
+    "$pid4",
+    "$pid5",
+    "$pid6",
+    "",
+    " ",
+    "\u{0}",
+    "🔋",
+    "a/b?c#d",
+];
+
+const MESSAGE_TYPES: &[&str] = &[
+    "CatalogRequestMessage",
+    "ContractRequestMessage",
+    "ContractOfferMessage",
+    "ContractAgreementMessage",
+    "ContractAgreementVerificationMessage",
+    "ContractNegotiationEventMessage",
+    "ContractNegotiationTerminationMessage",
+    "TransferRequestMessage",
+    "TransferStartMessage",
+    "TransferCompletionMessage",
+    "TransferTerminationMessage",
+    "TransferSuspensionMessage",
+];
+
+fn word() -> BoxedStrategy<String> {
+    prop_oneof![
+        5 => prop::sample::select(WORDS).prop_map(str::to_owned),
+        1 => any::<String>(),
+    ]
+    .boxed()
+}
+
+fn key() -> BoxedStrategy<String> {
+    prop_oneof![
+        5 => prop::sample::select(KEYS).prop_map(str::to_owned),
+        1 => any::<String>(),
+    ]
+    .boxed()
+}
+
+fn pid() -> BoxedStrategy<Value> {
+    prop_oneof![
+        4 => prop::sample::select(&PID_PLACEHOLDERS[..]).prop_map(Value::from),
+        1 => word().prop_map(Value::from),
+    ]
+    .boxed()
+}
+
+fn leaf() -> BoxedStrategy<Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        word().prop_map(Value::from),
+    ]
+    .boxed()
+}
+
+/// Any JSON, biased towards the protocol's keys and values.
+fn any_json() -> BoxedStrategy<Value> {
+    leaf()
+        .prop_recursive(5, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::vec((key(), inner), 0..6)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+        .boxed()
+}
+
+/// Mostly the intended value, sometimes junk.
+fn mostly(intended: BoxedStrategy<Value>) -> BoxedStrategy<Value> {
+    prop_oneof![5 => intended, 1 => any_json()].boxed()
+}
+
+/// An ODRL policy as offers and agreements carry it, with arbitrary parts.
+fn policy_like() -> BoxedStrategy<Value> {
+    let constraint = (
+        mostly(prop::sample::select(&["purpose", "role", "dateTime", "count"][..])
+            .prop_map(Value::from)
+            .boxed()),
+        mostly(prop::sample::select(&["eq", "neq", "lteq", "isAnyOf"][..])
+            .prop_map(Value::from)
+            .boxed()),
+        any_json(),
+    )
+        .prop_map(|(left, operator, right)| {
+            json!({"leftOperand": left, "operator": operator, "rightOperand": right})
+        });
+    let rule = (
+        mostly(Just(json!("use")).boxed()),
+        prop::collection::vec(constraint, 0..3),
+        any::<bool>(),
+    )
+        .prop_map(|(action, constraints, with_target)| {
+            let mut rule = json!({"action": action});
+            if !constraints.is_empty() {
+                rule["constraint"] = Value::Array(constraints);
+            }
+            if with_target {
+                rule["target"] = json!("asset-1");
+            }
+            rule
+        });
+    (
+        mostly(word().prop_map(Value::from).boxed()),
+        mostly(
+            prop::sample::select(&["Offer", "Agreement"][..])
+                .prop_map(Value::from)
+                .boxed(),
+        ),
+        prop::option::of(mostly(Just(json!("asset-1")).boxed())),
+        prop::collection::vec(rule, 0..3),
+        prop::option::of(mostly(Just(json!(PROVIDER)).boxed())),
+        prop::option::of(mostly(Just(json!(FUZZER)).boxed())),
+        prop::option::of(mostly(Just(json!("2025-01-01T00:00:00Z")).boxed())),
+    )
+        .prop_map(|(id, kind, target, rules, assigner, assignee, timestamp)| {
+            let mut policy = json!({"@id": id, "@type": kind, "permission": rules});
+            for (name, value) in [
+                ("target", target),
+                ("assigner", assigner),
+                ("assignee", assignee),
+                ("timestamp", timestamp),
+            ] {
+                if let Some(value) = value {
+                    policy[name] = value;
+                }
+            }
+            policy
+        })
+        .boxed()
+}
+
+fn data_address_like() -> BoxedStrategy<Value> {
+    let property = (
+        mostly(Just(json!("EndpointProperty")).boxed()),
+        mostly(
+            prop::sample::select(&["authorization", "authType"][..])
+                .prop_map(Value::from)
+                .boxed(),
+        ),
+        mostly(
+            prop::sample::select(&["bearer", "token-123", "Basic"][..])
+                .prop_map(Value::from)
+                .boxed(),
+        ),
+    )
+        .prop_map(|(kind, name, value)| json!({"@type": kind, "name": name, "value": value}));
+    (
+        mostly(Just(json!("DataAddress")).boxed()),
+        mostly(
+            prop::sample::select(&[wire::DataAddress::HTTP, "https://w3id.org/idsa/v4.1/FTP"][..])
+                .prop_map(Value::from)
+                .boxed(),
+        ),
+        prop::option::of(mostly(
+            Just(json!("https://cells.example/data/inbox/1")).boxed(),
+        )),
+        prop::collection::vec(property, 0..3),
+    )
+        .prop_map(|(kind, endpoint_type, endpoint, properties)| {
+            let mut address = json!({"@type": kind, "endpointType": endpoint_type});
+            if let Some(endpoint) = endpoint {
+                address["endpoint"] = endpoint;
+            }
+            if !properties.is_empty() {
+                address["endpointProperties"] = Value::Array(properties);
+            }
+            address
+        })
+        .boxed()
+}
+
+fn filter_like() -> BoxedStrategy<Value> {
+    let criterion = (
+        mostly(prop::sample::select(&["id", "name", "https://w3id.org/edc/v0.0.1/ns/id"][..])
+            .prop_map(Value::from)
+            .boxed()),
+        mostly(prop::sample::select(&["=", "in", "like", "~"][..]).prop_map(Value::from).boxed()),
+        mostly(prop::sample::select(&["asset-1", "asset-%"][..]).prop_map(Value::from).boxed()),
+    )
+        .prop_map(|(left, operator, right)| {
+            json!({"operandLeft": left, "operator": operator, "operandRight": right})
+        });
+    prop::collection::vec(criterion, 0..3)
+        .prop_map(Value::Array)
+        .boxed()
+}
+
+/// The plausible value of each field a message may have.
+fn field_value(field: &str) -> BoxedStrategy<Value> {
+    match field {
+        "consumerPid" | "providerPid" => pid(),
+        "agreementId" => mostly(word().prop_map(Value::from).boxed()),
+        "callbackAddress" => mostly(
+            prop::sample::select(
+                &[
+                    "https://cells.example/dsp/callback",
+                    "http://127.0.0.1:1/cb/",
+                    "ftp://cells.example",
+                    "",
+                ][..],
+            )
+            .prop_map(Value::from)
+            .boxed(),
+        ),
+        "offer" | "agreement" => mostly(policy_like()),
+        "dataAddress" => mostly(data_address_like()),
+        "eventType" => mostly(
+            prop::sample::select(&["ACCEPTED", "FINALIZED", "accepted"][..])
+                .prop_map(Value::from)
+                .boxed(),
+        ),
+        "format" => mostly(
+            prop::sample::select(&["HttpData-PULL", "HttpData-PUSH", "example:HTTP_PUSH"][..])
+                .prop_map(Value::from)
+                .boxed(),
+        ),
+        "code" => mostly(word().prop_map(Value::from).boxed()),
+        "reason" => mostly(
+            prop::collection::vec(word().prop_map(Value::from), 0..3)
+                .prop_map(Value::Array)
+                .boxed(),
+        ),
+        "filter" => mostly(filter_like()),
+        _ => any_json(),
+    }
+}
+
+/// The fields a message of `kind` has, required or optional.
+fn fields_of(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "CatalogRequestMessage" => &["filter"],
+        "ContractRequestMessage" => &["consumerPid", "providerPid", "offer", "callbackAddress"],
+        "ContractOfferMessage" => &["providerPid", "consumerPid", "offer", "callbackAddress"],
+        "ContractAgreementMessage" => &["providerPid", "consumerPid", "agreement"],
+        "ContractNegotiationEventMessage" => &["providerPid", "consumerPid", "eventType"],
+        "ContractNegotiationTerminationMessage"
+        | "TransferTerminationMessage"
+        | "TransferSuspensionMessage" => &["providerPid", "consumerPid", "code", "reason"],
+        "TransferRequestMessage" => &[
+            "consumerPid",
+            "agreementId",
+            "format",
+            "dataAddress",
+            "callbackAddress",
+        ],
+        "TransferStartMessage" => &["providerPid", "consumerPid", "dataAddress"],
+        _ => &["providerPid", "consumerPid"],
+    }
+}
+
+/// An object shaped like a message of `kind`: each field present with a plausible value,
+/// absent, or junk; `@context` and `@type` mostly right; sometimes extra keys.
+fn message_like(kind: &'static str) -> BoxedStrategy<Value> {
+    let fields: Vec<BoxedStrategy<Option<(String, Value)>>> = fields_of(kind)
+        .iter()
+        .map(|field| {
+            prop::option::weighted(0.8, field_value(field))
+                .prop_map(move |value| value.map(|value| ((*field).to_owned(), value)))
+                .boxed()
+        })
+        .collect();
+    let context = prop_oneof![
+        6 => Just(Some(json!([DSP_CONTEXT]))),
+        1 => Just(Some(json!(DSP_CONTEXT))),
+        1 => Just(None),
+        1 => any_json().prop_map(Some),
+    ];
+    let kind_value = prop_oneof![
+        6 => Just(json!(kind)),
+        1 => prop::sample::select(MESSAGE_TYPES).prop_map(Value::from),
+        1 => any_json(),
+    ];
+    (
+        context,
+        prop::option::weighted(0.95, kind_value),
+        fields,
+        prop::collection::vec((key(), any_json()), 0..3),
+    )
+        .prop_map(|(context, kind, fields, extras)| {
+            let mut message = Map::new();
+            if let Some(context) = context {
+                message.insert("@context".into(), context);
+            }
+            if let Some(kind) = kind {
+                message.insert("@type".into(), kind);
+            }
+            for (name, value) in fields.into_iter().flatten() {
+                message.insert(name, value);
+            }
+            for (name, value) in extras {
+                message.insert(name, value);
+            }
+            Value::Object(message)
+        })
+        .boxed()
+}
+
+/// One change to an official example.
+#[derive(Debug, Clone)]
+enum Mutation {
+    /// Remove one top-level member (a required one as often as not).
+    DropMember(Index),
+    /// Give one top-level member a value of another shape.
+    ReplaceMember(Index, Value),
+    /// Claim another message type, or none.
+    SetType(Option<Value>),
+    /// Remove `@context`, or make it a string, an empty array or another context.
+    BreakContext(u8),
+    /// Remove or replace something nested (inside the offer, agreement, data address).
+    DropNested(Index),
+    ReplaceNested(Index, Value),
+    AddMember(String, Value),
+}
+
+fn mutation() -> BoxedStrategy<Mutation> {
+    prop_oneof![
+        3 => any::<Index>().prop_map(Mutation::DropMember),
+        3 => (any::<Index>(), any_json()).prop_map(|(i, v)| Mutation::ReplaceMember(i, v)),
+        2 => prop::option::of(prop_oneof![
+            prop::sample::select(MESSAGE_TYPES).prop_map(Value::from),
+            any_json(),
+        ])
+        .prop_map(Mutation::SetType),
+        2 => (0u8..4).prop_map(Mutation::BreakContext),
+        3 => any::<Index>().prop_map(Mutation::DropNested),
+        3 => (any::<Index>(), any_json()).prop_map(|(i, v)| Mutation::ReplaceNested(i, v)),
+        1 => (key(), any_json()).prop_map(|(k, v)| Mutation::AddMember(k, v)),
+    ]
+    .boxed()
+}
+
+/// The JSON pointers of every member and element below the top level.
+fn nested_pointers(value: &Value, at: &str, depth: usize, found: &mut Vec<String>) {
+    let children: Vec<(String, &Value)> = match value {
+        Value::Object(object) => object
+            .iter()
+            .map(|(key, child)| (key.replace('~', "~0").replace('/', "~1"), child))
+            .collect(),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(index, child)| (index.to_string(), child))
+            .collect(),
+        _ => return,
+    };
+    for (name, child) in children {
+        let pointer = format!("{at}/{name}");
+        if depth > 0 {
+            found.push(pointer.clone());
+        }
+        nested_pointers(child, &pointer, depth + 1, found);
+    }
+}
+
+fn remove_at(value: &mut Value, pointer: &str) {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return;
+    };
+    let last = last.replace("~1", "/").replace("~0", "~");
+    match value.pointer_mut(parent) {
+        Some(Value::Object(object)) => {
+            object.remove(&last);
+        }
+        Some(Value::Array(items)) => {
+            if let Ok(index) = last.parse::<usize>()
+                && index < items.len()
+            {
+                items.remove(index);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn apply(message: &mut Value, change: &Mutation) {
+    let Some(object) = message.as_object_mut() else {
+        return;
+    };
+    let keys: Vec<String> = object.keys().cloned().collect();
+    match change {
+        Mutation::DropMember(index) if !keys.is_empty() => {
+            object.remove(&keys[index.index(keys.len())]);
+        }
+        Mutation::ReplaceMember(index, value) if !keys.is_empty() => {
+            object.insert(keys[index.index(keys.len())].clone(), value.clone());
+        }
+        Mutation::SetType(Some(kind)) => {
+            object.insert("@type".into(), kind.clone());
+        }
+        Mutation::SetType(None) => {
+            object.remove("@type");
+        }
+        Mutation::BreakContext(how) => {
+            match how {
+                0 => object.remove("@context"),
+                1 => object.insert("@context".into(), json!(DSP_CONTEXT)),
+                2 => object.insert("@context".into(), json!([])),
+                _ => object.insert(
+                    "@context".into(),
+                    json!(["https://w3id.org/dspace/2024/1/context.jsonld"]),
+                ),
+            };
+        }
+        Mutation::DropNested(index) | Mutation::ReplaceNested(index, _) => {
+            let mut pointers = Vec::new();
+            nested_pointers(message, "", 0, &mut pointers);
+            if pointers.is_empty() {
+                return;
+            }
+            let pointer = &pointers[index.index(pointers.len())];
+            match change {
+                Mutation::ReplaceNested(_, value) => {
+                    if let Some(target) = message.pointer_mut(pointer) {
+                        *target = value.clone();
+                    }
+                }
+                _ => remove_at(message, pointer),
+            }
+        }
+        Mutation::AddMember(key, value) => {
+            object.insert(key.clone(), value.clone());
+        }
+        _ => {}
+    }
+}
+
+/// Bytes that are not a JSON message, or not JSON at all.
+#[derive(Debug, Clone)]
+enum Raw {
+    Bytes(Vec<u8>),
+    Text(String),
+    /// An official example cut short.
+    Truncated(Index, Index),
+    /// An official example with one byte overwritten (often making it invalid UTF-8).
+    Corrupted(Index, Index, u8),
+}
+
+fn raw() -> BoxedStrategy<Raw> {
+    prop_oneof![
+        2 => prop::collection::vec(any::<u8>(), 0..256).prop_map(Raw::Bytes),
+        1 => prop::sample::select(&[
+            "", "{", "}", "[]", "null", "true", "0", "\"ContractRequestMessage\"", "{\"@type\":",
+            "{\"@context\": [\"https://w3id.org/dspace/2025/1/context.jsonld\"]}",
+            "\u{feff}{}", "{\"a\":1}{\"b\":2}", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+        ][..])
+        .prop_map(|text| Raw::Text(text.to_owned())),
+        1 => any::<String>().prop_map(Raw::Text),
+        2 => (any::<Index>(), any::<Index>()).prop_map(|(e, at)| Raw::Truncated(e, at)),
+        2 => (any::<Index>(), any::<Index>(), any::<u8>()).prop_map(|(e, at, b)| Raw::Corrupted(e, at, b)),
+    ]
+    .boxed()
+}
+
+/// Replaces the `$pidN` placeholders with the harness's process ids.
+fn resolve_pids(value: &mut Value, pids: &[String]) {
+    match value {
+        Value::String(text) => {
+            if let Some(index) = PID_PLACEHOLDERS.iter().position(|p| p == text) {
+                *text = pids[index].clone();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| resolve_pids(item, pids)),
+        Value::Object(object) => object
+            .values_mut()
+            .for_each(|item| resolve_pids(item, pids)),
+        _ => {}
+    }
+}
+
+/// Characters a process id may have to be put in the path as it is.
+fn path_safe(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '.' | '_' | '~'))
+}
+
+/// The process id to put in the path: the one the message names for the receiving side (so
+/// that the lookup is reached) or one from the pool.
+fn path_pid(
+    harness: &Harness,
+    endpoint: &Endpoint,
+    message: Option<&Value>,
+    use_own: bool,
+    pool: Index,
+) -> String {
+    let from_pool = harness.pids[pool.index(harness.pids.len())].clone();
+    let Rule::Process(own, _) = endpoint.rule else {
+        return from_pool;
+    };
+    let key = match own {
+        Own::Provider => "providerPid",
+        Own::Consumer => "consumerPid",
+    };
+    match message.and_then(|m| m.get(key)).and_then(Value::as_str) {
+        Some(pid) if use_own && path_safe(pid) => pid.to_owned(),
+        _ => from_pool,
+    }
+}
+
+// ----- Running -----
+
+fn config() -> Config {
+    Config {
+        cases: CASES,
+        failure_persistence: None,
+        max_shrink_iters: 256,
+        ..Config::default()
+    }
+}
+
+/// Runs `strategy` against every endpoint and fails with every endpoint's minimal failure.
+fn for_every_endpoint<S: Strategy>(
+    harness: &Harness,
+    strategy: impl Fn(&Endpoint) -> S,
+    case: impl Fn(&Harness, &Endpoint, S::Value) -> Result<(), TestCaseError>,
+) where
+    S::Value: std::fmt::Debug,
+{
+    let mut failures = Vec::new();
+    for endpoint in &ENDPOINTS {
+        let mut runner = TestRunner::new(config());
+        if let Err(error) = runner.run(&strategy(endpoint), |input| case(harness, endpoint, input))
+        {
+            failures.push(format!("{}: {error}", endpoint.path));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn arbitrary_json_gets_a_clean_answer_from_every_endpoint() {
+    let Some(harness) = Harness::new() else {
+        return;
+    };
+    for_every_endpoint(
+        &harness,
+        |endpoint| {
+            (
+                prop_oneof![1 => any_json(), 3 => message_like(endpoint.message)],
+                any::<bool>(),
+                any::<Index>(),
+            )
+        },
+        |harness, endpoint, (mut message, use_own, pool)| {
+            resolve_pids(&mut message, &harness.pids);
+            let pid = path_pid(harness, endpoint, Some(&message), use_own, pool);
+            harness.check(endpoint, &pid, message.to_string().into_bytes())
+        },
+    );
+}
+
+#[test]
+fn mutated_official_examples_get_a_clean_answer_from_every_endpoint() {
+    let Some(harness) = Harness::new() else {
+        return;
+    };
+    for_every_endpoint(
+        &harness,
+        |_| {
+            (
+                any::<Index>(),
+                prop::bool::weighted(0.75),
+                prop::collection::vec(mutation(), 0..4),
+                any::<bool>(),
+                any::<Index>(),
+            )
+        },
+        |harness, endpoint, (example, same_type, changes, use_own, pool)| {
+            let same: Vec<&Value> = harness
+                .examples
+                .iter()
+                .filter(|e| e["@type"] == endpoint.message)
+                .collect();
+            let candidates: Vec<&Value> = if same_type && !same.is_empty() {
+                same
+            } else {
+                harness.examples.iter().collect()
+            };
+            let mut message = candidates[example.index(candidates.len())].clone();
+            for change in &changes {
+                apply(&mut message, change);
+            }
+            let pid = path_pid(harness, endpoint, Some(&message), use_own, pool);
+            harness.check(endpoint, &pid, message.to_string().into_bytes())
+        },
+    );
+}
+
+#[test]
+fn raw_bytes_get_a_clean_answer_from_every_endpoint() {
+    let Some(harness) = Harness::new() else {
+        return;
+    };
+    for_every_endpoint(
+        &harness,
+        |_| (raw(), any::<Index>()),
+        |harness, endpoint, (input, pool)| {
+            let example = |index: &Index| {
+                serde_json::to_vec_pretty(&harness.examples[index.index(harness.examples.len())])
+                    .unwrap()
+            };
+            let bytes = match &input {
+                Raw::Bytes(bytes) => bytes.clone(),
+                Raw::Text(text) => text.clone().into_bytes(),
+                Raw::Truncated(which, at) => {
+                    let mut bytes = example(which);
+                    bytes.truncate(at.index(bytes.len()));
+                    bytes
+                }
+                Raw::Corrupted(which, at, byte) => {
+                    let mut bytes = example(which);
+                    let at = at.index(bytes.len());
+                    bytes[at] = *byte;
+                    bytes
+                }
+            };
+            let pid = path_pid(harness, endpoint, None, false, pool);
+            harness.check(endpoint, &pid, bytes)
+        },
+    );
+}
+
+#[test]
+fn a_process_id_that_is_not_text_gets_the_protocol_error() {
+    // `%FF` decodes to a byte that is no UTF-8: the path cannot name any process. The binding
+    // still wants a 4xx whose body, if any, is the protocol's error message.
+    let Some(harness) = Harness::new() else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for endpoint in ENDPOINTS.iter().filter(|e| e.path.contains("{pid}")) {
+        let example = harness
+            .examples
+            .iter()
+            .find(|e| e["@type"] == endpoint.message)
+            .expect("an example of every message")
+            .to_string()
+            .into_bytes();
+        let path = endpoint.path.replace("{pid}", "%FF");
+        let before = harness.snapshot();
+        let answer = harness.post(&path, "application/json", example);
+        let text = String::from_utf8_lossy(&answer.body).into_owned();
+        let conformant = answer.status == StatusCode::BAD_REQUEST
+            && serde_json::from_slice::<Value>(&answer.body).is_ok_and(|body| {
+                body["@type"] == endpoint.error && harness.schemas.validate_message(&body).is_ok()
+            });
+        if !conformant {
+            failures.push(format!("POST {path}: {} {text:?}", answer.status));
+        }
+        assert_eq!(harness.snapshot(), before);
+    }
+    assert!(
+        failures.is_empty(),
+        "answers that are not the protocol's error message:\n  {}",
+        failures.join("\n  ")
+    );
+}

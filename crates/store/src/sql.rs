@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,6 +24,10 @@ use crate::{Claim, Page, Pid, Result, Store, StoreError, TransferInsert};
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// SQLite admits one writer at a time. Writers queue here, in order and without sleeping,
+    /// instead of in SQLite's busy handler, which backs off in steps of milliseconds and turns
+    /// contention into latency. Readers are not held up (WAL).
+    writer: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl SqliteStore {
@@ -51,13 +56,19 @@ impl SqliteStore {
     }
 
     async fn connect_with(options: SqliteConnectOptions) -> Result<SqliteStore> {
+        // Every write by one connection empties the page caches of the others; memory-mapped
+        // reads make refilling them a page-table walk instead of a read system call.
+        let options = options.pragma("mmap_size", "268435456");
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(4)
             .min_connections(1)
             .connect_with(options)
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            writer: Some(Arc::new(tokio::sync::Mutex::new(()))),
+        })
     }
 
     fn sql(query: &'static str) -> Cow<'static, str> {
@@ -73,6 +84,8 @@ impl SqliteStore {
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// PostgreSQL serialises what it must itself; no in-process queue.
+    writer: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl PostgresStore {
@@ -82,7 +95,7 @@ impl PostgresStore {
             .connect(url)
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore { pool, writer: None })
     }
 
     fn sql(query: &'static str) -> Cow<'static, str> {
@@ -115,6 +128,7 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
 macro_rules! simple_table {
     ($insert:ident, $replace:ident, $get:ident, $list:ident, $delete:ident, $ty:ty, $table:literal) => {
         async fn $insert(&self, record: &$ty) -> Result<()> {
+            let _writer = self.lock_writes().await;
             let sql = Self::sql(concat!(
                 "INSERT INTO ",
                 $table,
@@ -137,6 +151,7 @@ macro_rules! simple_table {
         }
 
         async fn $replace(&self, record: &$ty) -> Result<bool> {
+            let _writer = self.lock_writes().await;
             let sql = Self::sql(concat!("UPDATE ", $table, " SET body = $2 WHERE id = $1"));
             let done = sqlx::query(&sql)
                 .bind(&record.id)
@@ -173,6 +188,7 @@ macro_rules! simple_table {
         }
 
         async fn $delete(&self, id: &str) -> Result<bool> {
+            let _writer = self.lock_writes().await;
             let sql = Self::sql(concat!("DELETE FROM ", $table, " WHERE id = $1"));
             let done = sqlx::query(&sql).bind(id).execute(&self.pool).await?;
             Ok(done.rows_affected() == 1)
@@ -183,6 +199,13 @@ macro_rules! simple_table {
 macro_rules! store_impl {
     ($store:ty, $backend:literal) => {
         impl $store {
+            async fn lock_writes(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+                match &self.writer {
+                    Some(writer) => Some(writer.lock().await),
+                    None => None,
+                }
+            }
+
             simple_table!(insert_asset_row, replace_asset_row, asset_row, asset_rows, delete_asset_row, Asset, "assets");
             simple_table!(insert_policy_row, replace_policy_row, policy_row, policy_rows, delete_policy_row, PolicyDefinition, "policy_definitions");
             simple_table!(insert_contract_row, replace_contract_row, contract_row, contract_rows, delete_contract_row, ContractDefinition, "contract_definitions");
@@ -192,6 +215,7 @@ macro_rules! store_impl {
                 negotiation: &mut Negotiation,
                 release_lease: bool,
             ) -> Result<()> {
+                let _writer = self.lock_writes().await;
                 let mut tx = self.pool.begin().await?;
                 let sql = if release_lease {
                     Self::sql(
@@ -238,6 +262,7 @@ macro_rules! store_impl {
             }
 
             async fn write_transfer(&self, transfer: &mut Transfer, release_lease: bool) -> Result<()> {
+                let _writer = self.lock_writes().await;
                 let sql = if release_lease {
                     Self::sql(
                         "UPDATE transfers SET provider_pid = $2, consumer_pid = $3, token_sha256 = $4, state = $5, pending = $6, not_before = $7, updated_at = $8, body = $9, version = version + 1, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND version = $10",
@@ -310,6 +335,7 @@ macro_rules! store_impl {
             }
 
             async fn put_asset_chunk(&self, asset_id: &str, seq: u32, bytes: &[u8]) -> Result<()> {
+                let _writer = self.lock_writes().await;
                 let sql = Self::sql(
                     "INSERT INTO asset_chunks (asset_id, seq, bytes) VALUES ($1, $2, $3) ON CONFLICT (asset_id, seq) DO UPDATE SET bytes = excluded.bytes",
                 );
@@ -333,6 +359,7 @@ macro_rules! store_impl {
             }
 
             async fn delete_asset_chunks(&self, asset_id: &str) -> Result<()> {
+                let _writer = self.lock_writes().await;
                 let sql = Self::sql("DELETE FROM asset_chunks WHERE asset_id = $1");
                 sqlx::query(&sql).bind(asset_id).execute(&self.pool).await?;
                 Ok(())
@@ -379,6 +406,7 @@ macro_rules! store_impl {
             }
 
             async fn insert_negotiation(&self, negotiation: &mut Negotiation) -> Result<()> {
+                let _writer = self.lock_writes().await;
                 let sql = Self::sql(
                     "INSERT INTO negotiations (id, role, provider_pid, consumer_pid, counter_party_id, state, pending, not_before, version, created_at, updated_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $11)",
                 );
@@ -456,6 +484,7 @@ macro_rules! store_impl {
             }
 
             async fn claim_negotiations(&self, claim: Claim<'_>) -> Result<Vec<Negotiation>> {
+                let _writer = self.lock_writes().await;
                 let sql = format!(
                     "UPDATE negotiations SET lease_owner = {p1}, lease_until = {p2} WHERE id IN (SELECT id FROM negotiations WHERE pending = 1 AND not_before <= {p3} AND (lease_until IS NULL OR lease_until < {p3}) ORDER BY not_before LIMIT {p4}{lock}) RETURNING id, version, body",
                     p1 = Self::sql("$1"),
@@ -496,6 +525,7 @@ macro_rules! store_impl {
             }
 
             async fn insert_transfer(&self, transfer: &mut Transfer) -> Result<TransferInsert> {
+                let _writer = self.lock_writes().await;
                 let sql = Self::sql(
                     "INSERT INTO transfers (id, role, provider_pid, consumer_pid, counter_party_id, agreement_id, token_sha256, state, pending, not_before, version, created_at, updated_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13) ON CONFLICT DO NOTHING",
                 );
@@ -595,6 +625,7 @@ macro_rules! store_impl {
             }
 
             async fn claim_transfers(&self, claim: Claim<'_>) -> Result<Vec<Transfer>> {
+                let _writer = self.lock_writes().await;
                 let sql = format!(
                     "UPDATE transfers SET lease_owner = {p1}, lease_until = {p2} WHERE id IN (SELECT id FROM transfers WHERE pending = 1 AND not_before <= {p3} AND (lease_until IS NULL OR lease_until < {p3}) ORDER BY not_before LIMIT {p4}{lock}) RETURNING id, version, body",
                     p1 = Self::sql("$1"),

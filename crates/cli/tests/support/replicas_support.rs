@@ -10,11 +10,13 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use sqlx::Row;
 use tokio::process::{Child, Command};
 
 /// The management API key every test process runs with.
 pub(crate) const API_KEY: &str = "replicas-test-management-key";
+
+/// `TSUNAGU_LEASE_SECS` of every replica: an expired lease is retaken quickly.
+pub(crate) const LEASE_SECS: u64 = 2;
 
 /// How often state is polled.
 const POLL_EVERY: Duration = Duration::from_millis(20);
@@ -69,6 +71,8 @@ impl Deadline {
 pub(crate) struct Company {
     pub(crate) participant_id: String,
     pub(crate) database_url: String,
+    /// `TSUNAGU_WORKER_BATCH`, when not the default.
+    pub(crate) worker_batch: Option<u32>,
 }
 
 /// One `tsunagu serve` process. It is killed when dropped.
@@ -187,13 +191,14 @@ impl Replica {
         }
         command
             .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1")
             .env("TSUNAGU_PARTICIPANT_ID", &self.company.participant_id)
             .env("TSUNAGU_DATABASE_URL", &self.company.database_url)
             .env("TSUNAGU_BIND", format!("127.0.0.1:{}", self.port))
             .env("TSUNAGU_PUBLIC_URL", "")
             .env("TSUNAGU_MANAGEMENT_API_KEY", API_KEY)
             .env("TSUNAGU_DEV_INSECURE_IDENTITY", "true")
-            .env("TSUNAGU_LEASE_SECS", "2")
+            .env("TSUNAGU_LEASE_SECS", LEASE_SECS.to_string())
             .env("TSUNAGU_DATABASE_CONNECTIONS", "8")
             .env("TSUNAGU_LOG", "info")
             .current_dir(&self.dir)
@@ -201,6 +206,9 @@ impl Replica {
             .stdout(log.try_clone().expect("duplicating the log file"))
             .stderr(log)
             .kill_on_drop(true);
+        if let Some(batch) = self.company.worker_batch {
+            command.env("TSUNAGU_WORKER_BATCH", batch.to_string());
+        }
         let mut child = command.spawn().expect("spawning tsunagu serve");
         self.logs.push(log_path.clone());
         let deadline = Deadline::new(format!("start of {}", self.name), Duration::from_secs(60));
@@ -209,7 +217,10 @@ impl Replica {
         loop {
             if let Some(status) = child.try_wait().expect("polling the child") {
                 let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-                return Err(format!("{} exited with {status}; its log:\n{log}", self.name));
+                return Err(format!(
+                    "{} exited with {status}; its log:\n{log}",
+                    self.name
+                ));
             }
             if let Ok(response) = probe.get(&url).send().await
                 && response.status().is_success()
@@ -220,6 +231,20 @@ impl Replica {
             deadline
                 .tick(|| std::fs::read_to_string(&log_path).unwrap_or_default())
                 .await;
+        }
+    }
+}
+
+impl Drop for Replica {
+    /// A failing test shows what each of its processes logged last.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "replica {} on port {}:\n{}",
+                self.name,
+                self.port,
+                self.log_tail(40)
+            );
         }
     }
 }
@@ -324,6 +349,35 @@ impl Api {
             .to_owned()
     }
 
+    /// Like `create`, but a call that gets no answer (its server died) is an error, not a
+    /// panic.
+    pub(crate) async fn try_create(&self, path: &str, body: Value) -> Result<String, String> {
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .client
+            .post(&url)
+            .header("X-Api-Key", API_KEY)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|error| format!("POST {url}: {error}"))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| format!("POST {url}: reading the answer: {error}"))?;
+        let answer = Answer {
+            status,
+            body: bytes,
+            what: format!("POST {url}"),
+        };
+        let json = answer.ok_json();
+        json["@id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("POST {url}: no @id in {json}"))
+    }
+
     pub(crate) async fn put_bytes(&self, path: &str, media_type: &str, bytes: Vec<u8>) -> Answer {
         let url = format!("{}{path}", self.base);
         let what = format!("PUT {url}");
@@ -379,6 +433,9 @@ pub(crate) fn by_id(records: &[Value]) -> BTreeMap<String, Value> {
         .collect()
 }
 
+/// `id, state, body, lease_owner, lease_until` of a row with a pending action.
+type PendingRow = (String, String, String, Option<String>, Option<i64>);
+
 /// Reads a company's database, never writing, to tell when no message is owed any more: a
 /// process with a `pending` action still has a delivery (or a retry) ahead of it, which could
 /// change its state after the test has looked.
@@ -409,6 +466,17 @@ impl WorkProbe {
         }
     }
 
+    /// The workers that hold a lease on some row right now (a worker is one process).
+    pub(crate) async fn lease_owners(&self) -> Vec<String> {
+        let sql = "SELECT lease_owner FROM negotiations WHERE lease_owner IS NOT NULL \
+                   UNION SELECT lease_owner FROM transfers WHERE lease_owner IS NOT NULL";
+        match self {
+            WorkProbe::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+            WorkProbe::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+        }
+        .expect("reading lease owners")
+    }
+
     /// Each negotiation or transfer that still owes its counter-party a message, described.
     pub(crate) async fn pending_work(&self) -> Vec<String> {
         let mut owed = Vec::new();
@@ -416,38 +484,11 @@ impl WorkProbe {
             let sql = format!(
                 "SELECT id, state, body, lease_owner, lease_until FROM {table} WHERE pending = 1 ORDER BY id"
             );
-            let rows: Vec<(String, String, String, Option<String>, Option<i64>)> = match self {
-                WorkProbe::Postgres(pool) => sqlx::query(&sql)
-                    .fetch_all(pool)
-                    .await
-                    .expect("reading pending work")
-                    .iter()
-                    .map(|row| {
-                        (
-                            row.get("id"),
-                            row.get("state"),
-                            row.get("body"),
-                            row.get("lease_owner"),
-                            row.get("lease_until"),
-                        )
-                    })
-                    .collect(),
-                WorkProbe::Sqlite(pool) => sqlx::query(&sql)
-                    .fetch_all(pool)
-                    .await
-                    .expect("reading pending work")
-                    .iter()
-                    .map(|row| {
-                        (
-                            row.get("id"),
-                            row.get("state"),
-                            row.get("body"),
-                            row.get("lease_owner"),
-                            row.get("lease_until"),
-                        )
-                    })
-                    .collect(),
-            };
+            let rows: Vec<PendingRow> = match self {
+                WorkProbe::Postgres(pool) => sqlx::query_as(&sql).fetch_all(pool).await,
+                WorkProbe::Sqlite(pool) => sqlx::query_as(&sql).fetch_all(pool).await,
+            }
+            .expect("reading pending work");
             for (id, state, body, owner, until) in rows {
                 let pending = serde_json::from_str::<Value>(&body)
                     .map(|body| body["pending"].to_string())
