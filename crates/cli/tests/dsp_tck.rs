@@ -601,7 +601,18 @@ async fn cn_02_provider_negotiation_terminations() {
             Some(termination),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Messages are delivered at least once: a repeated termination is acknowledged and
+    // changes nothing.
+    assert_eq!(status, StatusCode::OK);
+    let (_, negotiation) = tck
+        .call(
+            &node,
+            Method::GET,
+            &format!("/dsp/negotiations/{provider_pid}"),
+            None,
+        )
+        .await;
+    assert_eq!(negotiation["state"], "TERMINATED");
 
     // The provider terminates when its contract policy refuses the consumer.
     let offer = offer_for(&tck, &node, "asset-2").await;
@@ -846,7 +857,7 @@ async fn cn_c_01_consumer_negotiation_it_initiates() {
             &node,
             Method::POST,
             &format!("/dsp/callback/negotiations/{id}/events"),
-            Some(event),
+            Some(event.clone()),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -861,6 +872,17 @@ async fn cn_c_01_consumer_negotiation_it_initiates() {
     assert_eq!(negotiation["state"], "FINALIZED");
     let stored = node.connector.negotiation(&id).await.unwrap();
     assert_eq!(stored.agreement.unwrap().id, "urn:tck:agreement:1");
+    // An event after the terminal state MUST be handled as an error (DSP 2025-1).
+    let (status, error) = tck
+        .call(
+            &node,
+            Method::POST,
+            &format!("/dsp/callback/negotiations/{id}/events"),
+            Some(event),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error["@type"], "ContractNegotiationError");
 }
 
 #[tokio::test]

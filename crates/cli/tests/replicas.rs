@@ -41,7 +41,7 @@ const PATIENCE: Duration = Duration::from_secs(60);
 const NEGOTIATIONS: usize = 100;
 /// Transfers started in the transfer test.
 const TRANSFERS: usize = 30;
-/// Management calls in flight at once while starting processes.
+/// Management calls in flight at once while starting negotiations.
 const CLIENT_CONCURRENCY: usize = 16;
 
 /// The published bytes: 64 KiB that differ from position to position.
@@ -159,20 +159,30 @@ fn histogram<'a>(records: impl IntoIterator<Item = &'a Value>) -> String {
         .join(", ")
 }
 
+/// Why a process ended as it did, short: the `errorDetail` with the counter-party's JSON
+/// answer reduced to its `reason`.
+fn error(record: &Value) -> String {
+    let Some(detail) = record["errorDetail"].as_str() else {
+        return "no error detail".into();
+    };
+    match (detail.find('{'), detail.find("\"reason\":")) {
+        (Some(json), Some(reason)) => {
+            let end = detail[reason..]
+                .find(']')
+                .map_or(detail.len(), |end| reason + end + 1);
+            format!("{}{}", &detail[..json], &detail[reason..end])
+        }
+        _ => detail.to_owned(),
+    }
+}
+
 /// `id STATE (errorDetail)` of each of `ids` in `records`, at most 20.
 fn describe(ids: &[&String], records: &BTreeMap<String, Value>) -> String {
     let mut lines: Vec<String> = ids
         .iter()
         .take(20)
         .map(|id| match records.get(*id) {
-            Some(record) => format!(
-                "{id} {}{}",
-                state(record),
-                record["errorDetail"]
-                    .as_str()
-                    .map(|error| format!(" ({error})"))
-                    .unwrap_or_default()
-            ),
+            Some(record) => format!("{id} {} ({})", state(record), error(record)),
             None => format!("{id} (not listed)"),
         })
         .collect();
@@ -248,7 +258,7 @@ fn negotiation_problems(
             Some(n) if state(n) != "FINALIZED" => problems.push(format!(
                 "consumer: negotiation {id} is {} ({})",
                 state(n),
-                n["errorDetail"].as_str().unwrap_or("no error detail")
+                error(n)
             )),
             Some(n) => match n["contractAgreementId"].as_str() {
                 Some(agreement) => {
@@ -306,13 +316,10 @@ fn negotiation_problems(
     }
     let show = |n: &Value| {
         format!(
-            "{} {}{}",
+            "{} {} ({})",
             n["@id"].as_str().unwrap_or("?"),
             state(n),
-            n["errorDetail"]
-                .as_str()
-                .map(|error| format!(" ({error})"))
-                .unwrap_or_default()
+            error(n)
         )
     };
     for id in consumer_ids {
@@ -372,6 +379,25 @@ fn negotiation_problems(
     problems
 }
 
+/// The problems found, one a line: the first 40 in full (error details cut at 600
+/// characters), then how many more.
+fn report(problems: &[String]) -> String {
+    const SHOWN: usize = 40;
+    let mut lines = vec![format!("{} problem(s):", problems.len())];
+    for problem in problems.iter().take(SHOWN) {
+        let mut line = problem.clone();
+        if let Some((cut, _)) = line.char_indices().nth(600) {
+            line.truncate(cut);
+            line.push_str(" [...]");
+        }
+        lines.push(line);
+    }
+    if problems.len() > SHOWN {
+        lines.push(format!("... and {} more", problems.len() - SHOWN));
+    }
+    lines.join("\n")
+}
+
 /// Reads both companies' final records and fails with every problem found.
 async fn assert_negotiated_exactly_once(
     consumer: &Api,
@@ -395,12 +421,7 @@ async fn assert_negotiated_exactly_once(
         &provider_negotiations,
         &provider.agreements().await,
     ));
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    assert!(problems.is_empty(), "{}", report(&problems));
 }
 
 /// Starts a pull transfer under `agreement` through `starter`, waits until `reader` sees it
@@ -509,11 +530,6 @@ async fn two_provider_replicas_on_one_postgres_process_each_negotiation_exactly_
         "provider workers seen holding leases (sampled every 2 ms): {} {lease_owners:?}",
         lease_owners.len()
     );
-    assert_eq!(
-        lease_owners.len(),
-        2,
-        "both provider replicas should have delivered messages, but the sampled leases name these workers only: {lease_owners:?}"
-    );
     let probes = [
         ("provider", &WorkProbe::open(&database).await),
         (
@@ -538,6 +554,11 @@ async fn two_provider_replicas_on_one_postgres_process_each_negotiation_exactly_
         "the replicas list different negotiations"
     );
     assert_negotiated_exactly_once(consumer.api(), b.api(), &ids, problems).await;
+    assert_eq!(
+        lease_owners.len(),
+        2,
+        "both provider replicas should have delivered messages, but the sampled leases name these workers only: {lease_owners:?}"
+    );
     eprintln!("test took {:?}", began.elapsed());
 }
 
@@ -824,7 +845,7 @@ async fn a_replica_killed_while_transfers_start_loses_none() {
             problems.push(format!(
                 "consumer: transfer {id} is {} ({})",
                 state(t),
-                t["errorDetail"].as_str().unwrap_or("no error detail")
+                error(t)
             ));
         }
     }
@@ -854,7 +875,7 @@ async fn a_replica_killed_while_transfers_start_loses_none() {
                         "{} {} ({})",
                         t["@id"].as_str().unwrap_or("?"),
                         state(t),
-                        t["errorDetail"].as_str().unwrap_or("no error detail")
+                        error(t)
                     ))
                     .collect::<Vec<_>>()
                     .join(", ")
@@ -869,12 +890,7 @@ async fn a_replica_killed_while_transfers_start_loses_none() {
             ));
         }
     }
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    assert!(problems.is_empty(), "{}", report(&problems));
 
     // Every transfer brings the data, through either replica.
     let fetched = Instant::now();

@@ -181,6 +181,9 @@ pub struct Negotiation {
     pub error: Option<String>,
     /// Counter of actions ever queued; the next `Pending::seq`.
     pub action_seq: u64,
+    /// The last message applied from the counter-party, to recognise a repeat of it.
+    #[serde(default)]
+    pub last_received: Option<NegotiationMessage>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     /// Optimistic-concurrency version, owned by the store.
@@ -216,6 +219,7 @@ impl Negotiation {
             pending: None,
             error: None,
             action_seq: 0,
+            last_received: None,
             created_at_ms: facts.now_ms,
             updated_at_ms: facts.now_ms,
             version: 0,
@@ -291,11 +295,25 @@ impl Negotiation {
         let next = negotiation_transition(self.state, message, self.role.other())?;
         self.state = next;
         self.updated_at_ms = now_ms;
-        if next == NegotiationState::Terminated {
-            // Nothing more is owed to a partner that has ended the negotiation.
+        self.last_received = Some(message);
+        // A pending message the new state no longer allows is void: the counter-party has
+        // moved past it (e.g. a FINALIZED event proves our verification arrived), or has
+        // ended the negotiation.
+        if let Some(pending) = &self.pending
+            && negotiation_transition(next, pending.action.message(), self.role).is_err()
+        {
             self.pending = None;
         }
         Ok(next)
+    }
+
+    /// Whether `message` from the counter-party is a repeat of the last one applied (its
+    /// acknowledgement was lost, or its sender crashed before recording it). A repeat is
+    /// answered with the current state and changes nothing; messages are delivered at least
+    /// once, so receivers must be idempotent.
+    pub fn is_repeat(&self, message: NegotiationMessage) -> bool {
+        self.last_received == Some(message)
+            && negotiation_transition(self.state, message, self.role.other()).is_err()
     }
 
     /// Checks a message this side wants to send, moves to the state it leads to and queues it
@@ -355,7 +373,11 @@ impl Negotiation {
         pending.attempts += 1;
         if permanent || pending.attempts >= crate::MAX_DELIVERY_ATTEMPTS {
             self.pending = None;
-            self.state = NegotiationState::Terminated;
+            // A finished negotiation stays finished: a message that failed after the end
+            // (a late repeat) changes nothing the parties agreed.
+            if !self.state.is_terminal() {
+                self.state = NegotiationState::Terminated;
+            }
             self.error = Some(format!("delivery to the counter-party failed: {reason}"));
         } else {
             pending.not_before_ms = now_ms + crate::retry_delay_ms(pending.attempts);

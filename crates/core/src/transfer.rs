@@ -186,6 +186,9 @@ pub struct Transfer {
     pub pending: Option<Pending<TransferAction>>,
     pub error: Option<String>,
     pub action_seq: u64,
+    /// The last message applied from the counter-party, to recognise a repeat of it.
+    #[serde(default)]
+    pub last_received: Option<TransferMessage>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     #[serde(skip)]
@@ -229,6 +232,7 @@ impl Transfer {
             pending: None,
             error: None,
             action_seq: 0,
+            last_received: None,
             created_at_ms: facts.now_ms,
             updated_at_ms: facts.now_ms,
             version: 0,
@@ -260,11 +264,23 @@ impl Transfer {
         let next = transfer_transition(self.state, message, self.role.other())?;
         self.state = next;
         self.updated_at_ms = now_ms;
+        self.last_received = Some(message);
         if next.is_terminal() || next == TransferState::Suspended {
             // Whatever we owed (a push in flight, a start) is void once the partner stops it.
             self.pending = None;
+        } else if let Some(pending) = &self.pending
+            && let Some(owed) = pending.action.message()
+            && transfer_transition(next, owed, self.role).is_err()
+        {
+            self.pending = None;
         }
         Ok(next)
+    }
+
+    /// Whether `message` repeats the last one applied (see `Negotiation::is_repeat`).
+    pub fn is_repeat(&self, message: TransferMessage) -> bool {
+        self.last_received == Some(message)
+            && transfer_transition(self.state, message, self.role.other()).is_err()
     }
 
     /// Checks a message this side wants to send, moves the state and queues it (see
@@ -324,6 +340,7 @@ impl Transfer {
         pending.attempts += 1;
         if permanent || pending.attempts >= crate::MAX_DELIVERY_ATTEMPTS {
             self.pending = None;
+            // A finished transfer stays finished (see `Negotiation::delivery_failed`).
             if !self.state.is_terminal() {
                 self.state = TransferState::Terminated;
             }

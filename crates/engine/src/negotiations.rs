@@ -196,6 +196,18 @@ impl Connector {
         }
     }
 
+    async fn repeated_initial_request(
+        &self,
+        caller: &VerifiedCaller,
+        consumer_pid: &str,
+    ) -> Result<Option<Negotiation>, EngineError> {
+        Ok(self
+            .store()
+            .negotiation_by_pid(Role::Provider, Pid::Consumer, consumer_pid)
+            .await?
+            .filter(|n| n.counter_party_id == caller.participant_id()))
+    }
+
     /// Decides whether to agree to `requested` terms for `offer` with this caller.
     async fn decide(
         &self,
@@ -296,6 +308,15 @@ impl Connector {
                     .callback_address
                     .ok_or_else(|| EngineError::BadRequest("callbackAddress is required".into()))?;
                 check_callback(&callback)?;
+                // A repeated initial request (its answer was lost, or our acknowledgement never
+                // reached the consumer's worker) finds the negotiation it created.
+                if let Some(existing) = self
+                    .repeated_initial_request(caller, &request.consumer_pid)
+                    .await?
+                {
+                    let state = existing.state;
+                    return Ok((existing, state));
+                }
                 let decision = self.decide(caller, &offer_id, &requested).await?;
                 let dataset_id = OfferId::decode(&offer_id)
                     .map(|offer| offer.asset_id)
@@ -312,7 +333,23 @@ impl Connector {
                     request.consumer_pid,
                 );
                 self.apply_decision(&mut negotiation, &decision, now)?;
-                self.store().insert_negotiation(&mut negotiation).await?;
+                match self.store().insert_negotiation(&mut negotiation).await {
+                    Ok(()) => {}
+                    // Another replica took the same request at the same moment.
+                    Err(StoreError::Duplicate(_)) => {
+                        let consumer_pid = negotiation.consumer_pid.clone().unwrap_or_default();
+                        if let Some(existing) =
+                            self.repeated_initial_request(caller, &consumer_pid).await?
+                        {
+                            let state = existing.state;
+                            return Ok((existing, state));
+                        }
+                        return Err(EngineError::Conflict(
+                            "the negotiation could not be created".into(),
+                        ));
+                    }
+                    Err(error) => return Err(error.into()),
+                }
                 self.inner.negotiation_work.notify_one();
                 self.negotiation_changed(&negotiation);
                 Ok((negotiation, NegotiationState::Requested))
@@ -328,6 +365,10 @@ impl Connector {
                 }
                 // Check the transition before doing any work, so an illegal message is refused
                 // as such and not as a policy matter.
+                if existing.is_repeat(NegotiationMessage::Request) {
+                    let state = existing.state;
+                    return Ok((existing, state));
+                }
                 tsunagu_core::negotiation_transition(
                     existing.state,
                     NegotiationMessage::Request,
@@ -385,6 +426,9 @@ impl Connector {
                 let body = offer.offer.clone();
                 self.modify_negotiation_from(&existing.id, Some(existing.clone()), |negotiation| {
                     check_or_adopt(&mut negotiation.provider_pid, &provider_pid, "providerPid")?;
+                    if negotiation.is_repeat(NegotiationMessage::Offer) {
+                        return Ok(());
+                    }
                     negotiation.receive(NegotiationMessage::Offer, now)?;
                     negotiation.offer = body.clone();
                     negotiation.offer_by = Role::Provider;
@@ -408,6 +452,9 @@ impl Connector {
         let existing = self
             .find_negotiation(caller, Role::Consumer, consumer_pid)
             .await?;
+        if existing.is_repeat(NegotiationMessage::Agreement) {
+            return Ok(existing);
+        }
         tsunagu_core::negotiation_transition(
             existing.state,
             NegotiationMessage::Agreement,
@@ -483,6 +530,9 @@ impl Connector {
         let now = now_ms();
         let (negotiation, ()) = self
             .modify_negotiation_from(&existing.id, Some(existing.clone()), |negotiation| {
+                if negotiation.is_repeat(NegotiationMessage::Verification) {
+                    return Ok(());
+                }
                 negotiation.receive(NegotiationMessage::Verification, now)?;
                 negotiation.send(NegotiationAction::SendFinalized, now)?;
                 Ok(())
@@ -509,6 +559,9 @@ impl Connector {
                     return Err(EngineError::BadRequest(
                         "consumerPid does not match this negotiation".into(),
                     ));
+                }
+                if existing.is_repeat(NegotiationMessage::Accepted) {
+                    return Ok(existing);
                 }
                 tsunagu_core::negotiation_transition(
                     existing.state,
@@ -542,6 +595,8 @@ impl Connector {
                             &provider_pid,
                             "providerPid",
                         )?;
+                        // No repeat tolerance here: the protocol requires an event that arrives after
+                        // the terminal state to be handled as an error.
                         negotiation.receive(NegotiationMessage::Finalized, now)?;
                         Ok(())
                     })
@@ -580,6 +635,9 @@ impl Connector {
                     Role::Consumer => &mut negotiation.provider_pid,
                 };
                 check_or_adopt(other, &other_pid, "process id")?;
+                if negotiation.is_repeat(NegotiationMessage::Termination) {
+                    return Ok(());
+                }
                 negotiation.receive(NegotiationMessage::Termination, now)?;
                 negotiation.error = Some(match &reason {
                     Some(reason) => format!("terminated by the counter-party: {reason}"),

@@ -279,6 +279,17 @@ impl Connector {
                     Role::Consumer => &mut transfer.provider_pid,
                 };
                 check_or_adopt(other, &other_pid, "process id")?;
+                if transfer.is_repeat(message) {
+                    // A repeated start may carry a fresh address: the latest one counts.
+                    if message == TransferMessage::Start
+                        && role == Role::Consumer
+                        && let Some((endpoint, token)) = &address
+                    {
+                        transfer.endpoint = Some(endpoint.clone());
+                        transfer.endpoint_token = token.clone();
+                    }
+                    return Ok(());
+                }
                 transfer.receive(message, now)?;
                 match message {
                     TransferMessage::Start if role == Role::Consumer => {

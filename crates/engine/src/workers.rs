@@ -284,7 +284,14 @@ impl Connector {
     /// What comes after a delivered action: a started push transfer delivers its data, and a
     /// delivered push completes the transfer.
     fn follow_up(&self, transfer: &mut Transfer, done: &TransferAction, now: i64) {
-        if transfer.role != Role::Provider || transfer.mode != TransferMode::Push {
+        if transfer.role != Role::Provider {
+            return;
+        }
+        if transfer.mode == TransferMode::Pull {
+            // The consumer has the token now; only its digest stays.
+            if matches!(done, TransferAction::SendStart) {
+                transfer.endpoint_token = None;
+            }
             return;
         }
         let next = match done {
@@ -308,11 +315,22 @@ impl Connector {
         transfer: &mut Transfer,
     ) -> Result<Option<String>, EngineError> {
         let seq = transfer.pending.as_ref().map(|p| p.seq);
+        // A retried start hands out the same token as the attempt before it, so a consumer
+        // that did receive that attempt keeps a working token. The raw token is kept only
+        // until the start is acknowledged.
+        if let Some(token) = &transfer.endpoint_token
+            && transfer
+                .token_expires_at_ms
+                .is_some_and(|expiry| expiry > now_ms())
+        {
+            return Ok(Some(token.clone()));
+        }
         let token = new_token();
         let lifetime = self.settings().token_lifetime.as_millis() as i64;
         loop {
             transfer.token_sha256 = Some(token_digest(&token));
             transfer.token_expires_at_ms = Some(now_ms() + lifetime);
+            transfer.endpoint_token = Some(token.clone());
             match self.store().update_transfer(transfer).await {
                 Ok(()) => return Ok(Some(token)),
                 Err(StoreError::Conflict(_)) => {

