@@ -989,7 +989,20 @@ async fn pull_transfer_answers_validate() {
         assert_eq!(process["state"], state, "after {message}");
     }
 
-    // Completed is final: another completion is an illegal transition.
+    // Completed is final: a suspension now is an illegal transition, answered with a
+    // TransferError naming the process.
+    let answer = provider
+        .post(
+            &format!("{path}/suspension"),
+            CONSUMER,
+            transfer_message("TransferSuspensionMessage", &provider_pid, consumer_pid),
+        )
+        .await;
+    let error = provider.valid(&answer, StatusCode::BAD_REQUEST, "TransferError");
+    assert_eq!(error["providerPid"], provider_pid.as_str());
+    assert_eq!(error["consumerPid"], consumer_pid);
+    // The completion again is a repeat of the message last applied (delivery is at least
+    // once): it is acknowledged with the transfer as it is, in a valid TransferProcess.
     let answer = provider
         .post(
             &format!("{path}/completion"),
@@ -997,9 +1010,8 @@ async fn pull_transfer_answers_validate() {
             transfer_message("TransferCompletionMessage", &provider_pid, consumer_pid),
         )
         .await;
-    let error = provider.valid(&answer, StatusCode::BAD_REQUEST, "TransferError");
-    assert_eq!(error["providerPid"], provider_pid.as_str());
-    assert_eq!(error["consumerPid"], consumer_pid);
+    let repeat = provider.valid(&answer, StatusCode::OK, "TransferProcess");
+    assert_eq!(repeat["state"], "COMPLETED");
 
     // Unknown and foreign processes are 404 with a TransferError.
     let answer = provider
