@@ -298,6 +298,7 @@ impl Connector {
     pub(crate) fn own_identity(&self) -> crate::OwnIdentity {
         crate::OwnIdentity {
             participant_id: self.participant_id().to_owned(),
+            dsp_url: self.settings().dsp_url.clone(),
             callback_address: self.settings().callback_address(),
         }
     }

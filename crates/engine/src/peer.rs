@@ -100,5 +100,8 @@ pub trait Peer: Send + Sync + 'static {
 #[derive(Debug, Clone)]
 pub struct OwnIdentity {
     pub participant_id: String,
+    /// Where a provider's counter-party reaches it: its DSP base URL.
+    pub dsp_url: String,
+    /// Where a consumer's counter-party calls it back (`<dsp>/callback`).
     pub callback_address: String,
 }

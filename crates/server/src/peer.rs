@@ -152,7 +152,8 @@ fn negotiation_message(
                 provider_pid: n.id.clone(),
                 consumer_pid: consumer_pid.clone(),
                 offer: n.offer.clone(),
-                callback_address: initial.then(|| own.callback_address.clone()),
+                // A provider is reached at its DSP base, not at the consumer callback paths.
+                callback_address: initial.then(|| own.dsp_url.clone()),
             };
             let url = match &consumer_pid {
                 None => join(address, "negotiations/offers"),
@@ -517,6 +518,7 @@ mod tests {
     fn consumer() -> OwnIdentity {
         OwnIdentity {
             participant_id: CONSUMER_ID.into(),
+            dsp_url: "https://cells.example/dsp".into(),
             callback_address: "https://cells.example/dsp/callback".into(),
         }
     }
@@ -524,6 +526,7 @@ mod tests {
     fn provider() -> OwnIdentity {
         OwnIdentity {
             participant_id: PROVIDER_ID.into(),
+            dsp_url: "https://cathode.example/dsp".into(),
             callback_address: PROVIDER_CALLBACK.into(),
         }
     }
@@ -845,7 +848,12 @@ mod tests {
                 Role::Provider => n.consumer_pid.is_none(),
             };
             let callback = body.get("callbackAddress").and_then(Value::as_str);
-            let expected_callback = initial.then_some(case.own.callback_address.as_str());
+            // A consumer names its callback base; a provider its DSP base.
+            let own_address = match n.role {
+                Role::Consumer => case.own.callback_address.as_str(),
+                Role::Provider => case.own.dsp_url.as_str(),
+            };
+            let expected_callback = initial.then_some(own_address);
             if callback != expected_callback {
                 failures.push(format!(
                     "{}: callbackAddress {callback:?}, expected {expected_callback:?}",

@@ -7,7 +7,8 @@ pub(crate) mod error;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -111,6 +112,50 @@ pub(crate) fn routes() -> Router<AppState> {
 
 type DspResult<T> = Result<T, DspError>;
 
+/// The process (or dataset) id in the path. A path axum cannot decode is refused in the
+/// protocol's own error format, like every other bad request.
+pub(crate) struct DspPath(String);
+
+impl FromRequestParts<AppState> for DspPath {
+    type Rejection = DspError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(DspPath(id)),
+            Err(rejection) => Err(DspError::bad_request(
+                DspError::protocol_of(parts.uri.path()),
+                format!("the path cannot be read: {}", rejection.body_text()),
+            )),
+        }
+    }
+}
+
+/// The catalog's paging parameters, refused as a `CatalogError` when malformed.
+struct PageQuery(PageParams);
+
+impl FromRequestParts<AppState> for PageQuery {
+    type Rejection = DspError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match Query::<PageParams>::from_request_parts(parts, state).await {
+            Ok(Query(params)) => Ok(PageQuery(params)),
+            Err(rejection) => Err(DspError::bad_request(
+                Protocol::Catalog,
+                format!(
+                    "the query parameters cannot be read: {}",
+                    rejection.body_text()
+                ),
+            )),
+        }
+    }
+}
+
 fn negotiation_protocol(provider_pid: &str, consumer_pid: &str) -> Protocol {
     Protocol::Negotiation {
         provider_pid: provider_pid.to_owned(),
@@ -188,7 +233,7 @@ fn page_link(state: &AppState, offset: u32, limit: u32, rel: &str) -> String {
 /// # `POST /dsp/catalog/request`
 async fn catalog_request(
     State(state): State<AppState>,
-    Query(params): Query<PageParams>,
+    PageQuery(params): PageQuery,
     Caller(caller): Caller,
     body: Bytes,
 ) -> DspResult<Response> {
@@ -238,7 +283,7 @@ async fn catalog_request(
 /// # `GET /dsp/catalog/datasets/:id`
 async fn dataset(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    DspPath(id): DspPath,
     Caller(caller): Caller,
 ) -> DspResult<Json<wire::Dataset>> {
     let entry = state
@@ -289,7 +334,7 @@ async fn negotiation_request_initial(
 /// # `POST /dsp/negotiations/:providerPid/request`
 async fn negotiation_request(
     State(state): State<AppState>,
-    Path(pid): Path<String>,
+    DspPath(pid): DspPath,
     Caller(caller): Caller,
     body: Bytes,
 ) -> DspResult<Json<wire::ContractNegotiation>> {
@@ -319,7 +364,7 @@ async fn negotiation_request(
 /// # `GET /dsp/negotiations/:providerPid`
 async fn provider_negotiation(
     State(state): State<AppState>,
-    Path(pid): Path<String>,
+    DspPath(pid): DspPath,
     Caller(caller): Caller,
 ) -> DspResult<Json<wire::ContractNegotiation>> {
     let negotiation = state
@@ -336,7 +381,7 @@ async fn provider_negotiation(
 /// # `GET /dsp/callback/negotiations/:consumerPid`
 async fn consumer_negotiation(
     State(state): State<AppState>,
-    Path(pid): Path<String>,
+    DspPath(pid): DspPath,
     Caller(caller): Caller,
 ) -> DspResult<Json<wire::ContractNegotiation>> {
     let negotiation = state
@@ -353,7 +398,7 @@ async fn consumer_negotiation(
 /// # `POST /dsp/negotiations/:providerPid/events` (`ACCEPTED`)
 async fn provider_negotiation_event(
     State(state): State<AppState>,
-    Path(pid): Path<String>,
+    DspPath(pid): DspPath,
     Caller(caller): Caller,
     body: Bytes,
 ) -> DspResult<Json<wire::ContractNegotiation>> {
@@ -382,7 +427,7 @@ async fn provider_negotiation_event(
 /// # `POST /dsp/callback/negotiations/:consumerPid/events` (`FINALIZED`)
 async fn consumer_negotiation_event(
     State(state): State<AppState>,
-    Path(pid): Path<String>,
+    DspPath(pid): DspPath,
     Caller(caller): Caller,
     body: Bytes,
 ) -> DspResult<Json<wire::ContractNegotiation>> {
@@ -411,7 +456,7 @@ async fn consumer_negotiation_event(
 /// # `POST /dsp/negotiations/:providerPid/agreement/verification`
 async fn negotiation_verification(
     State(state): State<AppState>,
-    Path(pid): Path<String>,
+    DspPath(pid): DspPath,
     Caller(caller): Caller,
     body: Bytes,
 ) -> DspResult<Json<wire::ContractNegotiation>> {
@@ -433,7 +478,7 @@ async fn negotiation_verification(
 /// # `POST /dsp/negotiations/:providerPid/termination`
 async fn provider_negotiation_termination(
     State(state): State<AppState>,
-    Path(pid): Path<String>,
+    DspPath(pid): DspPath,
     Caller(caller): Caller,
     body: Bytes,
 ) -> DspResult<Json<wire::ContractNegotiation>> {
@@ -461,7 +506,7 @@ async fn provider_negotiation_termination(
 /// # `POST /dsp/callback/negotiations/:consumerPid/termination`
 async fn consumer_negotiation_termination(
     State(state): State<AppState>,
-    Path(pid): Path<String>,
+    DspPath(pid): DspPath,
     Caller(caller): Caller,
     body: Bytes,
 ) -> DspResult<Json<wire::ContractNegotiation>> {
@@ -523,7 +568,7 @@ async fn negotiation_offer_initial(
 /// # `POST /dsp/callback/negotiations/:consumerPid/offers`
 async fn negotiation_offer(
     State(state): State<AppState>,
-    Path(pid): Path<String>,
+    DspPath(pid): DspPath,
     Caller(caller): Caller,
     body: Bytes,
 ) -> DspResult<Json<wire::ContractNegotiation>> {
@@ -553,7 +598,7 @@ async fn negotiation_offer(
 /// # `POST /dsp/callback/negotiations/:consumerPid/agreement`
 async fn negotiation_agreement(
     State(state): State<AppState>,
-    Path(pid): Path<String>,
+    DspPath(pid): DspPath,
     Caller(caller): Caller,
     body: Bytes,
 ) -> DspResult<Json<wire::ContractNegotiation>> {
@@ -609,7 +654,7 @@ async fn transfer_request(
 /// # `GET /dsp/transfers/:providerPid`
 async fn provider_transfer(
     State(state): State<AppState>,
-    Path(pid): Path<String>,
+    DspPath(pid): DspPath,
     Caller(caller): Caller,
 ) -> DspResult<Json<wire::TransferProcess>> {
     let transfer = state
@@ -623,7 +668,7 @@ async fn provider_transfer(
 /// # `GET /dsp/callback/transfers/:consumerPid`
 async fn consumer_transfer(
     State(state): State<AppState>,
-    Path(pid): Path<String>,
+    DspPath(pid): DspPath,
     Caller(caller): Caller,
 ) -> DspResult<Json<wire::TransferProcess>> {
     let transfer = state
@@ -728,7 +773,7 @@ macro_rules! transfer_endpoint {
     ($name:ident, $role:expr, $message:ty, $kind:expr, $fields:ident) => {
         async fn $name(
             State(state): State<AppState>,
-            Path(pid): Path<String>,
+            DspPath(pid): DspPath,
             caller: Caller,
             body: Bytes,
         ) -> DspResult<Json<wire::TransferProcess>> {
