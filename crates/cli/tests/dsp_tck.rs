@@ -134,10 +134,10 @@ impl Tck {
     }
 
     fn validate(&self, what: &str, body: &Value) {
-        if let Some(schemas) = &self.schemas {
-            if let Err(errors) = schemas.validate_message(body) {
-                panic!("{what} does not validate against its DSP schema: {errors:?}\n{body:#}");
-            }
+        if let Some(schemas) = &self.schemas
+            && let Err(errors) = schemas.validate_message(body)
+        {
+            panic!("{what} does not validate against its DSP schema: {errors:?}\n{body:#}");
         }
     }
 
