@@ -513,7 +513,15 @@ async fn two_provider_replicas_on_one_postgres_process_each_negotiation_exactly_
         tokio::spawn(async move {
             let mut owners = BTreeSet::new();
             while !stop.load(Ordering::Relaxed) {
-                owners.extend(probe.lease_owners().await);
+                // A lease owner is a replica's worker id, followed by `#<delivery>` when a
+                // write leased the row for an immediate delivery: count replicas, not deliveries.
+                owners.extend(
+                    probe
+                        .lease_owners()
+                        .await
+                        .into_iter()
+                        .map(|owner| owner.split('#').next().unwrap_or_default().to_owned()),
+                );
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
             owners

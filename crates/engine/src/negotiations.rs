@@ -182,11 +182,8 @@ impl Connector {
                     .ok_or(EngineError::NotFound)?,
             };
             let outcome = change(&mut negotiation)?;
-            match self.store().update_negotiation(&mut negotiation).await {
+            match self.save_negotiation(&mut negotiation).await {
                 Ok(()) => {
-                    if negotiation.pending.is_some() {
-                        self.inner.negotiation_work.notify_one();
-                    }
                     self.negotiation_changed(&negotiation);
                     return Ok((negotiation, outcome));
                 }

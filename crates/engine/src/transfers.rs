@@ -84,11 +84,8 @@ impl Connector {
                     .ok_or(EngineError::NotFound)?,
             };
             let outcome = change(&mut transfer)?;
-            match self.store().update_transfer(&mut transfer).await {
+            match self.save_transfer(&mut transfer).await {
                 Ok(()) => {
-                    if transfer.pending.is_some() {
-                        self.inner.transfer_work.notify_one();
-                    }
                     self.transfer_changed(&transfer);
                     return Ok((transfer, outcome));
                 }

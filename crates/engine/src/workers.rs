@@ -124,6 +124,85 @@ impl Connector {
         }
     }
 
+    /// A lease owner for one direct delivery: unique, so that the store can tell whether this
+    /// very write took the lease.
+    fn direct_owner(&self) -> String {
+        format!("{}#{}", self.settings().worker_id, uuid::Uuid::new_v4())
+    }
+
+    /// Writes a changed negotiation. When it owes its counter-party a message that is due, the
+    /// same write leases the row and the message leaves at once, without waiting for a worker
+    /// to claim it; a row someone else holds is left to them.
+    pub(crate) async fn save_negotiation(
+        &self,
+        negotiation: &mut Negotiation,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        let due = negotiation
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.not_before_ms <= now);
+        if !due {
+            return self.store().update_negotiation(negotiation).await;
+        }
+        let owner = self.direct_owner();
+        let claim = Claim {
+            owner: &owner,
+            now_ms: now,
+            lease_ms: self.settings().lease.as_millis() as i64,
+            limit: 1,
+        };
+        if self
+            .store()
+            .update_negotiation_and_lease(negotiation, claim)
+            .await?
+        {
+            let connector = self.clone();
+            let leased = negotiation.clone();
+            tokio::spawn(async move {
+                connector.deliver_negotiation(leased).await;
+                connector.inner.negotiation_work.notify_one();
+            });
+        } else {
+            self.inner.negotiation_work.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Writes a changed transfer; see `save_negotiation`.
+    pub(crate) async fn save_transfer(&self, transfer: &mut Transfer) -> Result<(), StoreError> {
+        let now = now_ms();
+        let due = transfer
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.not_before_ms <= now);
+        if !due {
+            return self.store().update_transfer(transfer).await;
+        }
+        let owner = self.direct_owner();
+        let claim = Claim {
+            owner: &owner,
+            now_ms: now,
+            lease_ms: self.settings().lease.as_millis() as i64,
+            limit: 1,
+        };
+        if self
+            .store()
+            .update_transfer_and_lease(transfer, claim)
+            .await?
+        {
+            let connector = self.clone();
+            let leased = transfer.clone();
+            tokio::spawn(async move {
+                connector.deliver_transfer(leased).await;
+                connector.inner.transfer_work.notify_one();
+            });
+        } else {
+            self.inner.transfer_work.notify_one();
+        }
+        Ok(())
+    }
+
     /// Delivers the pending message of one claimed negotiation and records the outcome.
     async fn deliver_negotiation(&self, mut negotiation: Negotiation) {
         let Some(pending) = negotiation.pending.clone() else {

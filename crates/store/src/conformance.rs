@@ -15,6 +15,7 @@ pub async fn run_all(store: &dyn Store) {
     negotiation_lifecycle(store).await;
     concurrent_updates_conflict(store).await;
     leases_hand_each_row_to_one_worker(store).await;
+    a_write_can_take_a_free_lease(store).await;
     transfers_are_idempotent_on_consumer_pid(store).await;
     transfers_by_token_and_pid(store).await;
 }
@@ -338,4 +339,71 @@ async fn transfers_by_token_and_pid(store: &dyn Store) {
         .unwrap();
     assert_eq!(claimed.len(), 1, "the queued start is due");
     assert!(store.transfers(Page::ALL).await.unwrap().len() >= 2);
+}
+
+async fn a_write_can_take_a_free_lease(store: &dyn Store) {
+    let mut negotiation = negotiation("direct-1", 5_000);
+    store.insert_negotiation(&mut negotiation).await.unwrap();
+    let claim = |owner, now_ms| Claim {
+        owner,
+        now_ms,
+        lease_ms: 500,
+        limit: 1,
+    };
+    assert!(
+        store
+            .update_negotiation_and_lease(&mut negotiation, claim("direct-a", 6_000))
+            .await
+            .unwrap(),
+        "a free row is leased by the write"
+    );
+    let others = store
+        .claim_negotiations(claim("worker", 6_100))
+        .await
+        .unwrap();
+    assert!(
+        others.iter().all(|n| n.id != "direct-1"),
+        "a row leased by a write is not claimed by workers"
+    );
+    assert!(
+        !store
+            .update_negotiation_and_lease(&mut negotiation, claim("direct-b", 6_200))
+            .await
+            .unwrap(),
+        "a live lease is not taken over"
+    );
+    assert!(
+        store
+            .update_negotiation_and_lease(&mut negotiation, claim("direct-c", 7_000))
+            .await
+            .unwrap(),
+        "an expired lease is"
+    );
+    let stale = &mut store.negotiation("direct-1").await.unwrap().unwrap();
+    stale.version -= 1;
+    assert!(matches!(
+        store
+            .update_negotiation_and_lease(stale, claim("direct-d", 9_000))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    let mut transfer = provider_transfer("direct-t", "direct-consumer-pid", "did:web:consumer-a");
+    store.insert_transfer(&mut transfer).await.unwrap();
+    transfer
+        .send(tsunagu_core::TransferAction::SendStart, 5_000)
+        .unwrap();
+    assert!(
+        store
+            .update_transfer_and_lease(&mut transfer, claim("direct-t-a", 6_000))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .update_transfer_and_lease(&mut transfer, claim("direct-t-b", 6_100))
+            .await
+            .unwrap()
+    );
+    store.finish_transfer_work(&mut transfer).await.unwrap();
 }

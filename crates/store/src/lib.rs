@@ -122,6 +122,14 @@ pub trait Store: Send + Sync + 'static {
     /// Writes a changed negotiation if nobody changed it since it was read (its `version`),
     /// and its agreement, if it has one, in the same transaction. Leaves any lease in place.
     async fn update_negotiation(&self, negotiation: &mut Negotiation) -> Result<()>;
+    /// Like `update_negotiation`, and in the same write leases the row to `claim.owner` if
+    /// nobody holds a live lease. Returns whether the lease was taken: the caller may then
+    /// deliver the pending action at once instead of waiting for a worker to claim it.
+    async fn update_negotiation_and_lease(
+        &self,
+        negotiation: &mut Negotiation,
+        claim: Claim<'_>,
+    ) -> Result<bool>;
     /// Like `update_negotiation`, and releases the caller's lease on the row.
     async fn finish_negotiation_work(&self, negotiation: &mut Negotiation) -> Result<()>;
     /// Leases due negotiations (a pending action whose time has come, no live lease).
@@ -138,6 +146,12 @@ pub trait Store: Send + Sync + 'static {
     async fn transfer_by_token(&self, token_sha256: &str) -> Result<Option<Transfer>>;
     async fn transfers(&self, page: Page) -> Result<Vec<Transfer>>;
     async fn update_transfer(&self, transfer: &mut Transfer) -> Result<()>;
+    /// See `update_negotiation_and_lease`.
+    async fn update_transfer_and_lease(
+        &self,
+        transfer: &mut Transfer,
+        claim: Claim<'_>,
+    ) -> Result<bool>;
     async fn finish_transfer_work(&self, transfer: &mut Transfer) -> Result<()>;
     async fn claim_transfers(&self, claim: Claim<'_>) -> Result<Vec<Transfer>>;
 }

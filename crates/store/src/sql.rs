@@ -213,20 +213,22 @@ macro_rules! store_impl {
             async fn write_negotiation(
                 &self,
                 negotiation: &mut Negotiation,
-                release_lease: bool,
-            ) -> Result<()> {
+                lease: Lease<'_>,
+            ) -> Result<bool> {
                 let _writer = self.lock_writes().await;
                 let mut tx = self.pool.begin().await?;
-                let sql = if release_lease {
-                    Self::sql(
-                        "UPDATE negotiations SET provider_pid = $2, consumer_pid = $3, state = $4, pending = $5, not_before = $6, updated_at = $7, body = $8, version = version + 1, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND version = $9",
-                    )
-                } else {
-                    Self::sql(
-                        "UPDATE negotiations SET provider_pid = $2, consumer_pid = $3, state = $4, pending = $5, not_before = $6, updated_at = $7, body = $8, version = version + 1 WHERE id = $1 AND version = $9",
-                    )
+                let sql = match lease {
+                    Lease::Release => Self::sql(
+                        "UPDATE negotiations SET provider_pid = $2, consumer_pid = $3, state = $4, pending = $5, not_before = $6, updated_at = $7, body = $8, version = version + 1, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND version = $9 RETURNING lease_owner",
+                    ),
+                    Lease::Keep => Self::sql(
+                        "UPDATE negotiations SET provider_pid = $2, consumer_pid = $3, state = $4, pending = $5, not_before = $6, updated_at = $7, body = $8, version = version + 1 WHERE id = $1 AND version = $9 RETURNING lease_owner",
+                    ),
+                    Lease::Take { .. } => Self::sql(
+                        "UPDATE negotiations SET provider_pid = $2, consumer_pid = $3, state = $4, pending = $5, not_before = $6, updated_at = $7, body = $8, version = version + 1, lease_owner = CASE WHEN lease_until IS NULL OR lease_until < $10 THEN $11 ELSE lease_owner END, lease_until = CASE WHEN lease_until IS NULL OR lease_until < $10 THEN $12 ELSE lease_until END WHERE id = $1 AND version = $9 RETURNING lease_owner",
+                    ),
                 };
-                let done = sqlx::query(&sql)
+                let query = sqlx::query(&sql)
                     .bind(&negotiation.id)
                     .bind(&negotiation.provider_pid)
                     .bind(&negotiation.consumer_pid)
@@ -235,12 +237,17 @@ macro_rules! store_impl {
                     .bind(negotiation.pending.as_ref().map_or(0, |p| p.not_before_ms))
                     .bind(negotiation.updated_at_ms)
                     .bind(encode(negotiation))
-                    .bind(negotiation.version)
-                    .execute(&mut *tx)
-                    .await?;
-                if done.rows_affected() != 1 {
+                    .bind(negotiation.version);
+                let query = match lease {
+                    Lease::Take { owner, now_ms, until_ms } => query.bind(now_ms).bind(owner).bind(until_ms),
+                    Lease::Keep | Lease::Release => query,
+                };
+                let row = query.fetch_optional(&mut *tx).await?;
+                let Some(row) = row else {
                     return Err(StoreError::Conflict(negotiation.id.clone()));
-                }
+                };
+                let holder: Option<String> = row.try_get("lease_owner")?;
+                let taken = matches!(lease, Lease::Take { owner, .. } if holder.as_deref() == Some(owner));
                 if let Some(agreement) = &negotiation.agreement {
                     let sql = Self::sql(
                         "INSERT INTO agreements (id, negotiation_id, dataset_id, provider_id, consumer_id, signed_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
@@ -258,21 +265,23 @@ macro_rules! store_impl {
                 }
                 tx.commit().await?;
                 negotiation.version += 1;
-                Ok(())
+                Ok(taken)
             }
 
-            async fn write_transfer(&self, transfer: &mut Transfer, release_lease: bool) -> Result<()> {
+            async fn write_transfer(&self, transfer: &mut Transfer, lease: Lease<'_>) -> Result<bool> {
                 let _writer = self.lock_writes().await;
-                let sql = if release_lease {
-                    Self::sql(
-                        "UPDATE transfers SET provider_pid = $2, consumer_pid = $3, token_sha256 = $4, state = $5, pending = $6, not_before = $7, updated_at = $8, body = $9, version = version + 1, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND version = $10",
-                    )
-                } else {
-                    Self::sql(
-                        "UPDATE transfers SET provider_pid = $2, consumer_pid = $3, token_sha256 = $4, state = $5, pending = $6, not_before = $7, updated_at = $8, body = $9, version = version + 1 WHERE id = $1 AND version = $10",
-                    )
+                let sql = match lease {
+                    Lease::Release => Self::sql(
+                        "UPDATE transfers SET provider_pid = $2, consumer_pid = $3, token_sha256 = $4, state = $5, pending = $6, not_before = $7, updated_at = $8, body = $9, version = version + 1, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND version = $10 RETURNING lease_owner",
+                    ),
+                    Lease::Keep => Self::sql(
+                        "UPDATE transfers SET provider_pid = $2, consumer_pid = $3, token_sha256 = $4, state = $5, pending = $6, not_before = $7, updated_at = $8, body = $9, version = version + 1 WHERE id = $1 AND version = $10 RETURNING lease_owner",
+                    ),
+                    Lease::Take { .. } => Self::sql(
+                        "UPDATE transfers SET provider_pid = $2, consumer_pid = $3, token_sha256 = $4, state = $5, pending = $6, not_before = $7, updated_at = $8, body = $9, version = version + 1, lease_owner = CASE WHEN lease_until IS NULL OR lease_until < $11 THEN $12 ELSE lease_owner END, lease_until = CASE WHEN lease_until IS NULL OR lease_until < $11 THEN $13 ELSE lease_until END WHERE id = $1 AND version = $10 RETURNING lease_owner",
+                    ),
                 };
-                let done = sqlx::query(&sql)
+                let query = sqlx::query(&sql)
                     .bind(&transfer.id)
                     .bind(&transfer.provider_pid)
                     .bind(&transfer.consumer_pid)
@@ -282,14 +291,18 @@ macro_rules! store_impl {
                     .bind(transfer.pending.as_ref().map_or(0, |p| p.not_before_ms))
                     .bind(transfer.updated_at_ms)
                     .bind(encode(transfer))
-                    .bind(transfer.version)
-                    .execute(&self.pool)
-                    .await?;
-                if done.rows_affected() != 1 {
+                    .bind(transfer.version);
+                let query = match lease {
+                    Lease::Take { owner, now_ms, until_ms } => query.bind(now_ms).bind(owner).bind(until_ms),
+                    Lease::Keep | Lease::Release => query,
+                };
+                let Some(row) = query.fetch_optional(&self.pool).await? else {
                     return Err(StoreError::Conflict(transfer.id.clone()));
-                }
+                };
+                let holder: Option<String> = row.try_get("lease_owner")?;
+                let taken = matches!(lease, Lease::Take { owner, .. } if holder.as_deref() == Some(owner));
                 transfer.version += 1;
-                Ok(())
+                Ok(taken)
             }
 
             fn negotiation_row(row: &<$store as StorePool>::Row) -> Result<Negotiation> {
@@ -476,11 +489,16 @@ macro_rules! store_impl {
             }
 
             async fn update_negotiation(&self, negotiation: &mut Negotiation) -> Result<()> {
-                self.write_negotiation(negotiation, false).await
+                self.write_negotiation(negotiation, Lease::Keep).await.map(drop)
+            }
+
+            async fn update_negotiation_and_lease(&self, negotiation: &mut Negotiation, claim: Claim<'_>) -> Result<bool> {
+                let lease = Lease::Take { owner: claim.owner, now_ms: claim.now_ms, until_ms: claim.now_ms + claim.lease_ms };
+                self.write_negotiation(negotiation, lease).await
             }
 
             async fn finish_negotiation_work(&self, negotiation: &mut Negotiation) -> Result<()> {
-                self.write_negotiation(negotiation, true).await
+                self.write_negotiation(negotiation, Lease::Release).await.map(drop)
             }
 
             async fn claim_negotiations(&self, claim: Claim<'_>) -> Result<Vec<Negotiation>> {
@@ -617,11 +635,16 @@ macro_rules! store_impl {
             }
 
             async fn update_transfer(&self, transfer: &mut Transfer) -> Result<()> {
-                self.write_transfer(transfer, false).await
+                self.write_transfer(transfer, Lease::Keep).await.map(drop)
+            }
+
+            async fn update_transfer_and_lease(&self, transfer: &mut Transfer, claim: Claim<'_>) -> Result<bool> {
+                let lease = Lease::Take { owner: claim.owner, now_ms: claim.now_ms, until_ms: claim.now_ms + claim.lease_ms };
+                self.write_transfer(transfer, lease).await
             }
 
             async fn finish_transfer_work(&self, transfer: &mut Transfer) -> Result<()> {
-                self.write_transfer(transfer, true).await
+                self.write_transfer(transfer, Lease::Release).await.map(drop)
             }
 
             async fn claim_transfers(&self, claim: Claim<'_>) -> Result<Vec<Transfer>> {
@@ -645,6 +668,21 @@ macro_rules! store_impl {
             }
         }
     };
+}
+
+/// What a write does to the row's lease.
+#[derive(Debug, Clone, Copy)]
+enum Lease<'a> {
+    /// Leave it as it is (a handler writing a row a worker may hold).
+    Keep,
+    /// Drop it (the holder has finished).
+    Release,
+    /// Take it for `owner` if nobody holds a live one.
+    Take {
+        owner: &'a str,
+        now_ms: i64,
+        until_ms: i64,
+    },
 }
 
 /// Names the row type of each backend so the shared macro body can refer to it.
