@@ -330,7 +330,7 @@ impl Connector {
                     request.consumer_pid,
                 );
                 self.apply_decision(&mut negotiation, &decision, now)?;
-                match self.store().insert_negotiation(&mut negotiation).await {
+                match self.insert_new_negotiation(&mut negotiation).await {
                     Ok(()) => {}
                     // Another replica took the same request at the same moment.
                     Err(StoreError::Duplicate(_)) => {
@@ -347,7 +347,6 @@ impl Connector {
                     }
                     Err(error) => return Err(error.into()),
                 }
-                self.inner.negotiation_work.notify_one();
                 self.negotiation_changed(&negotiation);
                 Ok((negotiation, NegotiationState::Requested))
             }
@@ -411,7 +410,7 @@ impl Connector {
                     },
                     offer.provider_pid,
                 );
-                self.store().insert_negotiation(&mut negotiation).await?;
+                self.insert_new_negotiation(&mut negotiation).await?;
                 self.negotiation_changed(&negotiation);
                 Ok((negotiation, NegotiationState::Offered))
             }
@@ -712,8 +711,7 @@ impl Connector {
             offer: compact,
             now_ms: now_ms(),
         });
-        self.store().insert_negotiation(&mut negotiation).await?;
-        self.inner.negotiation_work.notify_one();
+        self.insert_new_negotiation(&mut negotiation).await?;
         self.negotiation_changed(&negotiation);
         Ok(negotiation)
     }

@@ -169,6 +169,34 @@ impl Connector {
         Ok(())
     }
 
+    /// Inserts a new negotiation; when it owes its counter-party a message, the row is leased
+    /// in the same write and the message leaves at once.
+    pub(crate) async fn insert_new_negotiation(
+        &self,
+        negotiation: &mut Negotiation,
+    ) -> Result<(), StoreError> {
+        if negotiation.pending.is_none() {
+            return self.store().insert_negotiation(negotiation).await;
+        }
+        let owner = self.direct_owner();
+        let claim = Claim {
+            owner: &owner,
+            now_ms: now_ms(),
+            lease_ms: self.settings().lease.as_millis() as i64,
+            limit: 1,
+        };
+        self.store()
+            .insert_negotiation_leased(negotiation, claim)
+            .await?;
+        let connector = self.clone();
+        let leased = negotiation.clone();
+        tokio::spawn(async move {
+            connector.deliver_negotiation(leased).await;
+            connector.inner.negotiation_work.notify_one();
+        });
+        Ok(())
+    }
+
     /// Writes a changed transfer; see `save_negotiation`.
     pub(crate) async fn save_transfer(&self, transfer: &mut Transfer) -> Result<(), StoreError> {
         let now = now_ms();

@@ -111,6 +111,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Inserts a new negotiation; its `version` becomes 1.
     async fn insert_negotiation(&self, negotiation: &mut Negotiation) -> Result<()>;
+    /// Inserts a new negotiation already leased to `claim.owner`, so that its first message
+    /// can leave at once.
+    async fn insert_negotiation_leased(
+        &self,
+        negotiation: &mut Negotiation,
+        claim: Claim<'_>,
+    ) -> Result<()>;
     async fn negotiation(&self, id: &str) -> Result<Option<Negotiation>>;
     async fn negotiation_by_pid(
         &self,

@@ -15,7 +15,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use tsunagu_core::{
-    Agreement, Asset, ContractDefinition, Negotiation, PolicyDefinition, Role, Transfer,
+    Agreement, Asset, ContractDefinition, Negotiation, NegotiationState, PolicyDefinition, Role,
+    Transfer,
 };
 
 use crate::{Claim, Page, Pid, Result, Store, StoreError, TransferInsert};
@@ -28,6 +29,34 @@ pub struct SqliteStore {
     /// instead of in SQLite's busy handler, which backs off in steps of milliseconds and turns
     /// contention into latency. Readers are not held up (WAL).
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    _checkpointer: Arc<Checkpointer>,
+}
+
+/// Folds the write-ahead log back into the database file every quarter second, without
+/// blocking writers (a passive checkpoint). Stops when the last clone of the store is dropped.
+struct Checkpointer(tokio::task::JoinHandle<()>);
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Checkpointer {
+    fn start(pool: SqlitePool) -> Checkpointer {
+        Checkpointer(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                tick.tick().await;
+                if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::warn!(%error, "SQLite checkpoint failed");
+                }
+            }
+        }))
+    }
 }
 
 impl SqliteStore {
@@ -58,7 +87,12 @@ impl SqliteStore {
     async fn connect_with(options: SqliteConnectOptions) -> Result<SqliteStore> {
         // Every write by one connection empties the page caches of the others; memory-mapped
         // reads make refilling them a page-table walk instead of a read system call.
-        let options = options.pragma("mmap_size", "268435456");
+        let options = options
+            .pragma("mmap_size", "268435456")
+            // Checkpoints run in the background (see `Checkpointer`), not inside whichever
+            // commit happens to cross the threshold: a checkpoint syncs the database file, and
+            // doing that while holding the write lock stalls every writer behind it.
+            .pragma("wal_autocheckpoint", "0");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
@@ -66,6 +100,7 @@ impl SqliteStore {
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         Ok(SqliteStore {
+            _checkpointer: Arc::new(Checkpointer::start(pool.clone())),
             pool,
             writer: Some(Arc::new(tokio::sync::Mutex::new(()))),
         })
@@ -216,7 +251,6 @@ macro_rules! store_impl {
                 lease: Lease<'_>,
             ) -> Result<bool> {
                 let _writer = self.lock_writes().await;
-                let mut tx = self.pool.begin().await?;
                 let sql = match lease {
                     Lease::Release => Self::sql(
                         "UPDATE negotiations SET provider_pid = $2, consumer_pid = $3, state = $4, pending = $5, not_before = $6, updated_at = $7, body = $8, version = version + 1, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND version = $9 RETURNING lease_owner",
@@ -242,30 +276,92 @@ macro_rules! store_impl {
                     Lease::Take { owner, now_ms, until_ms } => query.bind(now_ms).bind(owner).bind(until_ms),
                     Lease::Keep | Lease::Release => query,
                 };
-                let row = query.fetch_optional(&mut *tx).await?;
+                // The agreement row is written with the negotiation in the states in which a
+                // party first holds it; later writes need no transaction.
+                let agreement = negotiation.agreement.as_ref().filter(|_| {
+                    matches!(negotiation.state, NegotiationState::Agreed | NegotiationState::Verified)
+                });
+                let row = match agreement {
+                    Some(agreement) => {
+                        let mut tx = self.pool.begin().await?;
+                        let row = query.fetch_optional(&mut *tx).await?;
+                        if row.is_some() {
+                            Self::insert_agreement(&mut tx, agreement).await?;
+                        }
+                        tx.commit().await?;
+                        row
+                    }
+                    None => query.fetch_optional(&self.pool).await?,
+                };
                 let Some(row) = row else {
                     return Err(StoreError::Conflict(negotiation.id.clone()));
                 };
                 let holder: Option<String> = row.try_get("lease_owner")?;
                 let taken = matches!(lease, Lease::Take { owner, .. } if holder.as_deref() == Some(owner));
-                if let Some(agreement) = &negotiation.agreement {
-                    let sql = Self::sql(
-                        "INSERT INTO agreements (id, negotiation_id, dataset_id, provider_id, consumer_id, signed_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
-                    );
-                    sqlx::query(&sql)
-                        .bind(&agreement.id)
-                        .bind(&agreement.negotiation_id)
-                        .bind(&agreement.dataset_id)
-                        .bind(&agreement.provider_id)
-                        .bind(&agreement.consumer_id)
-                        .bind(agreement.signed_at_ms)
-                        .bind(encode(agreement))
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
                 negotiation.version += 1;
                 Ok(taken)
+            }
+
+            async fn insert_negotiation_row(&self, negotiation: &mut Negotiation, claim: Option<Claim<'_>>) -> Result<()> {
+                let _writer = self.lock_writes().await;
+                let sql = Self::sql(
+                    "INSERT INTO negotiations (id, role, provider_pid, consumer_pid, counter_party_id, state, pending, not_before, version, created_at, updated_at, body, lease_owner, lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $11, $12, $13)",
+                );
+                let query = sqlx::query(&sql)
+                    .bind(&negotiation.id)
+                    .bind(negotiation.role.as_str())
+                    .bind(&negotiation.provider_pid)
+                    .bind(&negotiation.consumer_pid)
+                    .bind(&negotiation.counter_party_id)
+                    .bind(negotiation.state.as_str())
+                    .bind(i64::from(negotiation.pending.is_some()))
+                    .bind(negotiation.pending.as_ref().map_or(0, |p| p.not_before_ms))
+                    .bind(negotiation.created_at_ms)
+                    .bind(negotiation.updated_at_ms)
+                    .bind(encode(negotiation))
+                    .bind(claim.map(|c| c.owner))
+                    .bind(claim.map(|c| c.now_ms + c.lease_ms));
+                let duplicate = |e: sqlx::Error| {
+                    if is_unique_violation(&e) {
+                        StoreError::Duplicate(negotiation.id.clone())
+                    } else {
+                        e.into()
+                    }
+                };
+                // A provider that agrees at once inserts the negotiation with its agreement.
+                match &negotiation.agreement {
+                    Some(agreement) => {
+                        let mut tx = self.pool.begin().await?;
+                        query.execute(&mut *tx).await.map_err(duplicate)?;
+                        Self::insert_agreement(&mut tx, agreement).await?;
+                        tx.commit().await?;
+                    }
+                    None => {
+                        query.execute(&self.pool).await.map_err(duplicate)?;
+                    }
+                }
+                negotiation.version = 1;
+                Ok(())
+            }
+
+            async fn insert_agreement(
+                tx: &mut sqlx::Transaction<'_, <$store as StorePool>::Db>,
+                agreement: &Agreement,
+            ) -> Result<()> {
+                let sql = Self::sql(
+                    "INSERT INTO agreements (id, negotiation_id, dataset_id, provider_id, consumer_id, signed_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+                );
+                sqlx::query(&sql)
+                    .bind(&agreement.id)
+                    .bind(&agreement.negotiation_id)
+                    .bind(&agreement.dataset_id)
+                    .bind(&agreement.provider_id)
+                    .bind(&agreement.consumer_id)
+                    .bind(agreement.signed_at_ms)
+                    .bind(encode(agreement))
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
             }
 
             async fn write_transfer(&self, transfer: &mut Transfer, lease: Lease<'_>) -> Result<bool> {
@@ -419,34 +515,14 @@ macro_rules! store_impl {
             }
 
             async fn insert_negotiation(&self, negotiation: &mut Negotiation) -> Result<()> {
-                let _writer = self.lock_writes().await;
-                let sql = Self::sql(
-                    "INSERT INTO negotiations (id, role, provider_pid, consumer_pid, counter_party_id, state, pending, not_before, version, created_at, updated_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $11)",
-                );
-                sqlx::query(&sql)
-                    .bind(&negotiation.id)
-                    .bind(negotiation.role.as_str())
-                    .bind(&negotiation.provider_pid)
-                    .bind(&negotiation.consumer_pid)
-                    .bind(&negotiation.counter_party_id)
-                    .bind(negotiation.state.as_str())
-                    .bind(i64::from(negotiation.pending.is_some()))
-                    .bind(negotiation.pending.as_ref().map_or(0, |p| p.not_before_ms))
-                    .bind(negotiation.created_at_ms)
-                    .bind(negotiation.updated_at_ms)
-                    .bind(encode(negotiation))
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|e| {
-                        if is_unique_violation(&e) {
-                            StoreError::Duplicate(negotiation.id.clone())
-                        } else {
-                            e.into()
-                        }
-                    })?;
-                negotiation.version = 1;
-                Ok(())
+                self.insert_negotiation_row(negotiation, None).await
             }
+
+            async fn insert_negotiation_leased(&self, negotiation: &mut Negotiation, claim: Claim<'_>) -> Result<()> {
+                self.insert_negotiation_row(negotiation, Some(claim)).await
+            }
+
+
 
             async fn negotiation(&self, id: &str) -> Result<Option<Negotiation>> {
                 let sql = Self::sql("SELECT id, version, body FROM negotiations WHERE id = $1");
@@ -688,14 +764,17 @@ enum Lease<'a> {
 /// Names the row type of each backend so the shared macro body can refer to it.
 trait StorePool {
     type Row;
+    type Db: sqlx::Database;
 }
 
 impl StorePool for SqliteStore {
     type Row = sqlx::sqlite::SqliteRow;
+    type Db = sqlx::Sqlite;
 }
 
 impl StorePool for PostgresStore {
     type Row = sqlx::postgres::PgRow;
+    type Db = sqlx::Postgres;
 }
 
 store_impl!(SqliteStore, "sqlite");
