@@ -1,0 +1,40 @@
+//! The README's main job: `tsunagu demo` runs the supply-chain story end to end and exits 0.
+
+use std::process::Command;
+
+#[test]
+fn the_demo_runs_the_story_and_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tsunagu"))
+        .arg("demo")
+        .arg("--dir")
+        .arg(dir.path())
+        .output()
+        .expect("tsunagu demo starts");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the demo failed:\n{stdout}\n{stderr}"
+    );
+    for expected in [
+        "recycler sees 0 dataset(s)",
+        "REQUESTED -> AGREED -> VERIFIED -> FINALIZED",
+        "STARTED; data address received",
+        "\"pcfExcludingBiogenic\": \"14.7\"",
+        "transfer COMPLETED",
+        "demo finished",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "the demo did not print {expected:?}:\n{stdout}"
+        );
+    }
+    // Each company kept its own database.
+    for company in ["material-maker", "cell-maker", "recycler"] {
+        assert!(
+            dir.path().join(format!("{company}.sqlite")).exists(),
+            "{company} has no database of its own"
+        );
+    }
+}
