@@ -14,6 +14,50 @@ use tsunagu_store::{Claim, StoreError};
 use crate::dataplane::{new_token, token_digest};
 use crate::{Connector, EngineError, now_ms};
 
+/// The two kinds of rows workers drive, so that one loop serves both.
+trait Work: Send + Sized + 'static {
+    const NAME: &'static str;
+    fn wake(connector: &Connector) -> &tokio::sync::Notify;
+    fn claim(
+        connector: &Connector,
+        claim: Claim<'_>,
+    ) -> impl std::future::Future<Output = Result<Vec<Self>, StoreError>> + Send;
+    fn deliver(connector: &Connector, record: Self)
+    -> impl std::future::Future<Output = ()> + Send;
+}
+
+impl Work for Negotiation {
+    const NAME: &'static str = "negotiation";
+
+    fn wake(connector: &Connector) -> &tokio::sync::Notify {
+        &connector.inner.negotiation_work
+    }
+
+    async fn claim(connector: &Connector, claim: Claim<'_>) -> Result<Vec<Self>, StoreError> {
+        connector.store().claim_negotiations(claim).await
+    }
+
+    async fn deliver(connector: &Connector, record: Self) {
+        connector.deliver_negotiation(record).await;
+    }
+}
+
+impl Work for Transfer {
+    const NAME: &'static str = "transfer";
+
+    fn wake(connector: &Connector) -> &tokio::sync::Notify {
+        &connector.inner.transfer_work
+    }
+
+    async fn claim(connector: &Connector, claim: Claim<'_>) -> Result<Vec<Self>, StoreError> {
+        connector.store().claim_transfers(claim).await
+    }
+
+    async fn deliver(connector: &Connector, record: Self) {
+        connector.deliver_transfer(record).await;
+    }
+}
+
 /// The running workers of one connector. Dropping it stops them.
 pub struct Workers {
     handles: Vec<JoinHandle<()>>,
@@ -30,14 +74,8 @@ impl Drop for Workers {
 impl Connector {
     /// Starts the negotiation and transfer workers on the current tokio runtime.
     pub fn spawn_workers(&self) -> Workers {
-        let negotiations = {
-            let connector = self.clone();
-            tokio::spawn(async move { connector.negotiation_loop().await })
-        };
-        let transfers = {
-            let connector = self.clone();
-            tokio::spawn(async move { connector.transfer_loop().await })
-        };
+        let negotiations = tokio::spawn(self.clone().work_loop::<Negotiation>());
+        let transfers = tokio::spawn(self.clone().work_loop::<Transfer>());
         Workers {
             handles: vec![negotiations, transfers],
         }
@@ -56,7 +94,9 @@ impl Connector {
         let _ = tokio::time::timeout(self.settings().poll_interval, notify.notified()).await;
     }
 
-    async fn negotiation_loop(self) {
+    /// Claims due rows of one kind and delivers them, at most `batch` at once, until the
+    /// connector stops. Woken by every change that queues work, and by a timer for retries.
+    async fn work_loop<W: Work>(self) {
         let slots = Arc::new(Semaphore::new(self.settings().batch as usize));
         loop {
             let free = slots.available_permits() as u32;
@@ -64,61 +104,27 @@ impl Connector {
                 let _ = slots.acquire().await.map(drop);
                 continue;
             }
-            let claimed = match self.store().claim_negotiations(self.claim(free)).await {
+            let claimed = match W::claim(&self, self.claim(free)).await {
                 Ok(claimed) => claimed,
                 Err(error) => {
-                    tracing::error!(%error, "claiming negotiations failed");
+                    tracing::error!(%error, kind = W::NAME, "claiming work failed");
                     tokio::time::sleep(Duration::from_millis(200)).await;
                     continue;
                 }
             };
             if claimed.is_empty() {
-                self.idle(&self.inner.negotiation_work).await;
+                self.idle(W::wake(&self)).await;
                 continue;
             }
-            for negotiation in claimed {
+            for record in claimed {
                 let Ok(permit) = slots.clone().acquire_owned().await else {
                     return;
                 };
                 let connector = self.clone();
                 tokio::spawn(async move {
-                    connector.deliver_negotiation(negotiation).await;
+                    W::deliver(&connector, record).await;
                     drop(permit);
-                    connector.inner.negotiation_work.notify_one();
-                });
-            }
-        }
-    }
-
-    async fn transfer_loop(self) {
-        let slots = Arc::new(Semaphore::new(self.settings().batch as usize));
-        loop {
-            let free = slots.available_permits() as u32;
-            if free == 0 {
-                let _ = slots.acquire().await.map(drop);
-                continue;
-            }
-            let claimed = match self.store().claim_transfers(self.claim(free)).await {
-                Ok(claimed) => claimed,
-                Err(error) => {
-                    tracing::error!(%error, "claiming transfers failed");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    continue;
-                }
-            };
-            if claimed.is_empty() {
-                self.idle(&self.inner.transfer_work).await;
-                continue;
-            }
-            for transfer in claimed {
-                let Ok(permit) = slots.clone().acquire_owned().await else {
-                    return;
-                };
-                let connector = self.clone();
-                tokio::spawn(async move {
-                    connector.deliver_transfer(transfer).await;
-                    drop(permit);
-                    connector.inner.transfer_work.notify_one();
+                    W::wake(&connector).notify_one();
                 });
             }
         }
