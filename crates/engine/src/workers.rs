@@ -24,6 +24,17 @@ trait Work: Send + Sized + 'static {
     ) -> impl std::future::Future<Output = Result<Vec<Self>, StoreError>> + Send;
     fn deliver(connector: &Connector, record: Self)
     -> impl std::future::Future<Output = ()> + Send;
+    /// Whether the record owes a message whose time has come.
+    fn is_due(&self, now_ms: i64) -> bool;
+    fn update(
+        connector: &Connector,
+        record: &mut Self,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    fn update_and_lease(
+        connector: &Connector,
+        record: &mut Self,
+        claim: Claim<'_>,
+    ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
 }
 
 impl Work for Negotiation {
@@ -40,6 +51,27 @@ impl Work for Negotiation {
     async fn deliver(connector: &Connector, record: Self) {
         connector.deliver_negotiation(record).await;
     }
+
+    fn is_due(&self, now_ms: i64) -> bool {
+        self.pending
+            .as_ref()
+            .is_some_and(|p| p.not_before_ms <= now_ms)
+    }
+
+    async fn update(connector: &Connector, record: &mut Self) -> Result<(), StoreError> {
+        connector.store().update_negotiation(record).await
+    }
+
+    async fn update_and_lease(
+        connector: &Connector,
+        record: &mut Self,
+        claim: Claim<'_>,
+    ) -> Result<bool, StoreError> {
+        connector
+            .store()
+            .update_negotiation_and_lease(record, claim)
+            .await
+    }
 }
 
 impl Work for Transfer {
@@ -55,6 +87,27 @@ impl Work for Transfer {
 
     async fn deliver(connector: &Connector, record: Self) {
         connector.deliver_transfer(record).await;
+    }
+
+    fn is_due(&self, now_ms: i64) -> bool {
+        self.pending
+            .as_ref()
+            .is_some_and(|p| p.not_before_ms <= now_ms)
+    }
+
+    async fn update(connector: &Connector, record: &mut Self) -> Result<(), StoreError> {
+        connector.store().update_transfer(record).await
+    }
+
+    async fn update_and_lease(
+        connector: &Connector,
+        record: &mut Self,
+        claim: Claim<'_>,
+    ) -> Result<bool, StoreError> {
+        connector
+            .store()
+            .update_transfer_and_lease(record, claim)
+            .await
     }
 }
 
@@ -136,20 +189,13 @@ impl Connector {
         format!("{}#{}", self.settings().worker_id, uuid::Uuid::new_v4())
     }
 
-    /// Writes a changed negotiation. When it owes its counter-party a message that is due, the
-    /// same write leases the row and the message leaves at once, without waiting for a worker
-    /// to claim it; a row someone else holds is left to them.
-    pub(crate) async fn save_negotiation(
-        &self,
-        negotiation: &mut Negotiation,
-    ) -> Result<(), StoreError> {
+    /// Writes a changed record. When it owes its counter-party a message that is due, the same
+    /// write leases the row and the message leaves at once, without waiting for a worker to
+    /// claim it; a row someone else holds is left to them.
+    async fn save<W: Work + Clone>(&self, record: &mut W) -> Result<(), StoreError> {
         let now = now_ms();
-        let due = negotiation
-            .pending
-            .as_ref()
-            .is_some_and(|p| p.not_before_ms <= now);
-        if !due {
-            return self.store().update_negotiation(negotiation).await;
+        if !record.is_due(now) {
+            return W::update(self, record).await;
         }
         let owner = self.direct_owner();
         let claim = Claim {
@@ -158,21 +204,28 @@ impl Connector {
             lease_ms: self.settings().lease.as_millis() as i64,
             limit: 1,
         };
-        if self
-            .store()
-            .update_negotiation_and_lease(negotiation, claim)
-            .await?
-        {
+        if W::update_and_lease(self, record, claim).await? {
             let connector = self.clone();
-            let leased = negotiation.clone();
+            let leased = record.clone();
             tokio::spawn(async move {
-                connector.deliver_negotiation(leased).await;
-                connector.inner.negotiation_work.notify_one();
+                W::deliver(&connector, leased).await;
+                W::wake(&connector).notify_one();
             });
         } else {
-            self.inner.negotiation_work.notify_one();
+            W::wake(self).notify_one();
         }
         Ok(())
+    }
+
+    pub(crate) async fn save_negotiation(
+        &self,
+        negotiation: &mut Negotiation,
+    ) -> Result<(), StoreError> {
+        self.save(negotiation).await
+    }
+
+    pub(crate) async fn save_transfer(&self, transfer: &mut Transfer) -> Result<(), StoreError> {
+        self.save(transfer).await
     }
 
     /// Inserts a new negotiation; when it owes its counter-party a message, the row is leased
@@ -200,40 +253,6 @@ impl Connector {
             connector.deliver_negotiation(leased).await;
             connector.inner.negotiation_work.notify_one();
         });
-        Ok(())
-    }
-
-    /// Writes a changed transfer; see `save_negotiation`.
-    pub(crate) async fn save_transfer(&self, transfer: &mut Transfer) -> Result<(), StoreError> {
-        let now = now_ms();
-        let due = transfer
-            .pending
-            .as_ref()
-            .is_some_and(|p| p.not_before_ms <= now);
-        if !due {
-            return self.store().update_transfer(transfer).await;
-        }
-        let owner = self.direct_owner();
-        let claim = Claim {
-            owner: &owner,
-            now_ms: now,
-            lease_ms: self.settings().lease.as_millis() as i64,
-            limit: 1,
-        };
-        if self
-            .store()
-            .update_transfer_and_lease(transfer, claim)
-            .await?
-        {
-            let connector = self.clone();
-            let leased = transfer.clone();
-            tokio::spawn(async move {
-                connector.deliver_transfer(leased).await;
-                connector.inner.transfer_work.notify_one();
-            });
-        } else {
-            self.inner.transfer_work.notify_one();
-        }
         Ok(())
     }
 
