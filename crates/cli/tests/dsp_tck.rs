@@ -1615,3 +1615,122 @@ async fn two_tsunagu_connectors_negotiate_and_transfer_with_each_other() {
         assert_eq!(bytes, DATA, "{mode:?}");
     }
 }
+
+/// Regression: the ODRL `count` operand limits the uses of an agreement over all its
+/// transfers, not the uses of one transfer (a consumer could otherwise open new transfers to
+/// reset the count).
+#[tokio::test]
+async fn count_limits_uses_of_the_agreement_across_transfers() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = connector("provider", &dir).await;
+    publish(&node).await;
+    let c = &node.connector;
+    c.create_policy_definition(NewPolicyDefinition {
+        id: Some("twice".into()),
+        policy: json!({"@type": "Set", "permission": [{"action": "use", "constraint": [
+            {"leftOperand": "count", "operator": "lteq", "rightOperand": 2}]}]}),
+    })
+    .await
+    .unwrap();
+    c.create_contract_definition(NewContractDefinition {
+        id: Some("def-twice".into()),
+        access_policy_id: "open".into(),
+        contract_policy_id: "twice".into(),
+        assets: AssetSelector::Ids(vec!["asset-2".into()]),
+    })
+    .await
+    .unwrap();
+    let tck = Tck::start().await;
+    let (status, catalog) = tck
+        .call(
+            &node,
+            Method::POST,
+            "/dsp/catalog/request",
+            Some(json!({"@context": [CTX], "@type": "CatalogRequestMessage"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let dataset = catalog["dataset"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["@id"] == "asset-2")
+        .unwrap();
+    let mut offer = dataset["hasPolicy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["permission"][0]["constraint"][0]["leftOperand"] == "count")
+        .expect("the count-limited offer")
+        .clone();
+    offer["target"] = json!("asset-2");
+    let (status, ack) = tck
+        .call(
+            &node,
+            Method::POST,
+            "/dsp/negotiations/request",
+            Some(request_message("urn:tck:c:count", &offer, &tck.callback())),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ack}");
+    let provider_pid = ack["providerPid"].as_str().unwrap().to_owned();
+    let agreement = tck
+        .expect("/callback/negotiations/urn:tck:c:count/agreement")
+        .await;
+    let agreement_id = agreement.body["agreement"]["@id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    tck.call(
+        &node,
+        Method::POST,
+        &format!("/dsp/negotiations/{provider_pid}/agreement/verification"),
+        Some(
+            json!({"@context": [CTX], "@type": "ContractAgreementVerificationMessage",
+                    "providerPid": provider_pid, "consumerPid": "urn:tck:c:count"}),
+        ),
+    )
+    .await;
+    tck.expect("/callback/negotiations/urn:tck:c:count/events")
+        .await;
+
+    let mut addresses = Vec::new();
+    for consumer_pid in ["urn:tck:t:count-1", "urn:tck:t:count-2"] {
+        let (status, ack) = tck
+            .call(
+                &node,
+                Method::POST,
+                "/dsp/transfers/request",
+                Some(transfer_request(
+                    consumer_pid,
+                    &agreement_id,
+                    "HttpData-PULL",
+                    &tck.callback(),
+                )),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{ack}");
+        let start = tck
+            .expect(&format!("/callback/transfers/{consumer_pid}/start"))
+            .await;
+        addresses.push(pull_address(&start));
+    }
+    let (first_endpoint, first_token) = &addresses[0];
+    let (second_endpoint, second_token) = &addresses[1];
+    assert_eq!(
+        fetch(&tck, first_endpoint, first_token).await.0,
+        200,
+        "first use"
+    );
+    assert_eq!(
+        fetch(&tck, second_endpoint, second_token).await.0,
+        200,
+        "second use"
+    );
+    assert_eq!(
+        fetch(&tck, first_endpoint, first_token).await.0,
+        403,
+        "a third use under the agreement is refused, whichever transfer it comes through"
+    );
+    assert_eq!(fetch(&tck, second_endpoint, second_token).await.0, 403);
+}

@@ -159,7 +159,7 @@ impl Connector {
             &transfer.counter_party_id,
             &transfer.counter_party_attributes,
             &transfer.agreement_id,
-            Some(transfer.deliveries),
+            Some(self.uses_of_agreement(&transfer.agreement_id).await?),
         )
         .await?;
         let (transfer, ()) = self

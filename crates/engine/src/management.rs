@@ -42,6 +42,40 @@ fn duplicate(error: StoreError) -> EngineError {
     }
 }
 
+/// DSP 2025-1 allows a right operand to be a string, an object or an array, not a bare number
+/// or boolean (contract-schema.json, `RightOperand`). Stored policies travel in catalogs and
+/// agreements, so numbers and booleans are written as their text; evaluation compares texts
+/// that read as numbers numerically, so `count lteq "2"` means what `count lteq 2` meant.
+fn wire_safe(mut policy: serde_json::Value) -> serde_json::Value {
+    fn walk(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(object) => {
+                for (key, inner) in object.iter_mut() {
+                    if key == "rightOperand" {
+                        textify(inner);
+                    } else {
+                        walk(inner);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    fn textify(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Number(number) => {
+                *value = serde_json::Value::String(number.to_string())
+            }
+            serde_json::Value::Bool(flag) => *value = serde_json::Value::String(flag.to_string()),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(textify),
+            _ => {}
+        }
+    }
+    walk(&mut policy);
+    policy
+}
+
 fn check_http_url(url: &str) -> Result<(), EngineError> {
     if url.starts_with("https://") || url.starts_with("http://") {
         Ok(())
@@ -175,7 +209,7 @@ impl Connector {
             .map_err(|error| EngineError::BadRequest(format!("policy: {error}")))?;
         let definition = PolicyDefinition {
             id: request.id.unwrap_or_else(new_id),
-            policy: policy.to_json(),
+            policy: wire_safe(policy.to_json()),
             created_at_ms: now_ms(),
         };
         self.store()
@@ -197,7 +231,7 @@ impl Connector {
             .policy_definition(id)
             .await?
             .ok_or(EngineError::NotFound)?;
-        definition.policy = parsed.to_json();
+        definition.policy = wire_safe(parsed.to_json());
         self.store().replace_policy_definition(&definition).await?;
         Ok(definition)
     }
@@ -301,5 +335,32 @@ impl Connector {
             dsp_url: self.settings().dsp_url.clone(),
             callback_address: self.settings().callback_address(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wire_safe;
+    use serde_json::json;
+
+    #[test]
+    fn right_operands_become_text_the_dsp_schema_accepts() {
+        let policy = json!({"permission": [{"action": "use", "constraint": [
+            {"leftOperand": "count", "operator": "lteq", "rightOperand": 2},
+            {"and": [{"leftOperand": "x", "operator": "isAnyOf", "rightOperand": [1, true, "a"]}]},
+            {"leftOperand": "y", "operator": "eq", "rightOperand": {"@value": 3}}
+        ]}]});
+        let safe = wire_safe(policy);
+        let constraints = &safe["permission"][0]["constraint"];
+        assert_eq!(constraints[0]["rightOperand"], "2");
+        assert_eq!(
+            constraints[1]["and"][0]["rightOperand"],
+            json!(["1", "true", "a"])
+        );
+        assert_eq!(
+            constraints[2]["rightOperand"],
+            json!({"@value": 3}),
+            "objects are allowed as they are"
+        );
     }
 }

@@ -137,6 +137,19 @@ impl Connector {
         }
     }
 
+    /// How many deliveries have been made under an agreement, over all its transfers: the
+    /// `count` an ODRL policy limits is the agreement's, not one transfer's.
+    pub(crate) async fn uses_of_agreement(&self, agreement_id: &str) -> Result<u64, EngineError> {
+        Ok(self
+            .store()
+            .transfers_under_agreement(agreement_id)
+            .await?
+            .iter()
+            .filter(|t| t.role == Role::Provider)
+            .map(|t| t.deliveries)
+            .sum())
+    }
+
     /// Provider: `POST /transfers/request`. Idempotent on the consumer's process id: a repeat
     /// is answered with the transfer the first request created. Returns the transfer and the
     /// state to acknowledge.

@@ -492,7 +492,11 @@ impl Connector {
             &transfer.counter_party_id,
             &transfer.counter_party_attributes,
             &transfer.agreement_id,
-            Some(transfer.deliveries),
+            Some(
+                self.uses_of_agreement(&transfer.agreement_id)
+                    .await
+                    .map_err(|e| (e.to_string(), false))?,
+            ),
         )
         .await
         .map_err(|e| (e.to_string(), true))?;

@@ -339,6 +339,18 @@ async fn transfers_by_token_and_pid(store: &dyn Store) {
         .unwrap();
     assert_eq!(claimed.len(), 1, "the queued start is due");
     assert!(store.transfers(Page::ALL).await.unwrap().len() >= 2);
+    let under = store
+        .transfers_under_agreement("agreement-1")
+        .await
+        .unwrap();
+    assert!(under.len() >= 2 && under.iter().all(|t| t.agreement_id == "agreement-1"));
+    assert!(
+        store
+            .transfers_under_agreement("none")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn a_write_can_take_a_free_lease(store: &dyn Store) {

@@ -152,6 +152,9 @@ pub trait Store: Send + Sync + 'static {
     async fn transfer_by_pid(&self, role: Role, which: Pid, pid: &str) -> Result<Option<Transfer>>;
     async fn transfer_by_token(&self, token_sha256: &str) -> Result<Option<Transfer>>;
     async fn transfers(&self, page: Page) -> Result<Vec<Transfer>>;
+    /// The transfers made under one agreement (the ODRL `count` operand counts the uses of an
+    /// agreement across all of them).
+    async fn transfers_under_agreement(&self, agreement_id: &str) -> Result<Vec<Transfer>>;
     async fn update_transfer(&self, transfer: &mut Transfer) -> Result<()>;
     /// See `update_negotiation_and_lease`.
     async fn update_transfer_and_lease(

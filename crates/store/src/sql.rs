@@ -710,6 +710,17 @@ macro_rules! store_impl {
                 rows.iter().map(Self::transfer_row).collect()
             }
 
+            async fn transfers_under_agreement(&self, agreement_id: &str) -> Result<Vec<Transfer>> {
+                let sql = Self::sql(
+                    "SELECT id, version, body FROM transfers WHERE agreement_id = $1 ORDER BY created_at, id",
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(agreement_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(Self::transfer_row).collect()
+            }
+
             async fn update_transfer(&self, transfer: &mut Transfer) -> Result<()> {
                 self.write_transfer(transfer, Lease::Keep).await.map(drop)
             }
