@@ -419,3 +419,126 @@ async fn a_write_can_take_a_free_lease(store: &dyn Store) {
     );
     store.finish_transfer_work(&mut transfer).await.unwrap();
 }
+
+/// The document and journal suite (`DocumentStore`), run against every backend.
+pub async fn run_documents(store: &dyn crate::DocumentStore) {
+    use serde_json::json;
+
+    let body = json!({"name": "Cell maker K.K.", "roles": ["cellMaker"]});
+    store
+        .insert_document("applications", "a1", Some("did:web:cell"), &body, 10)
+        .await
+        .unwrap();
+    let again = store
+        .insert_document("applications", "a1", None, &json!({}), 11)
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::Duplicate(_))),
+        "a second insert of the same id is refused: {again:?}"
+    );
+    // The same id in another collection is another document.
+    store
+        .insert_document("participants", "a1", None, &json!({"x": 1}), 12)
+        .await
+        .unwrap();
+
+    let read = store.document("applications", "a1").await.unwrap().unwrap();
+    assert_eq!(read.body, body);
+    assert_eq!(read.version, 1);
+    assert_eq!(read.lookup.as_deref(), Some("did:web:cell"));
+    assert_eq!((read.created_at_ms, read.updated_at_ms), (10, 10));
+    assert!(
+        store
+            .document("applications", "nope")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let changed = json!({"name": "Cell maker K.K.", "roles": ["cellMaker"], "status": "approved"});
+    let version = store
+        .update_document("applications", "a1", 1, Some("did:web:cell2"), &changed, 20)
+        .await
+        .unwrap();
+    assert_eq!(version, 2);
+    let stale = store
+        .update_document("applications", "a1", 1, None, &json!({}), 21)
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::Conflict(_))),
+        "an update naming an old version is refused: {stale:?}"
+    );
+    let read = store.document("applications", "a1").await.unwrap().unwrap();
+    assert_eq!((read.version, read.updated_at_ms), (2, 20));
+    assert_eq!(read.body, changed);
+    assert!(
+        store
+            .documents_by_lookup("applications", "did:web:cell")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .documents_by_lookup("applications", "did:web:cell2")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    for (i, id) in ["b", "c", "d"].iter().enumerate() {
+        store
+            .insert_document("applications", id, None, &json!({"i": i}), 100 + i as i64)
+            .await
+            .unwrap();
+    }
+    let ids = |docs: Vec<crate::Document>| docs.into_iter().map(|d| d.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.documents("applications", Page::ALL).await.unwrap()),
+        ["a1", "b", "c", "d"]
+    );
+    assert_eq!(
+        ids(store
+            .documents(
+                "applications",
+                Page {
+                    offset: 1,
+                    limit: 2
+                }
+            )
+            .await
+            .unwrap()),
+        ["b", "c"]
+    );
+    assert!(store.delete_document("applications", "b").await.unwrap());
+    assert!(!store.delete_document("applications", "b").await.unwrap());
+    assert_eq!(
+        store
+            .update_document("applications", "b", 1, None, &json!({}), 1)
+            .await
+            .map_err(|e| matches!(e, StoreError::Conflict(_))),
+        Err(true),
+        "updating a deleted document is a conflict"
+    );
+
+    let first = store
+        .append_journal("audit", &json!({"action": "approve"}), 5)
+        .await
+        .unwrap();
+    store
+        .append_journal("other", &json!({"action": "x"}), 6)
+        .await
+        .unwrap();
+    let third = store
+        .append_journal("audit", &json!({"action": "revoke"}), 7)
+        .await
+        .unwrap();
+    assert!(third > first);
+    let audit = store.journal("audit", 0, 100).await.unwrap();
+    assert_eq!(audit.len(), 2);
+    assert_eq!(audit[0].body["action"], "approve");
+    assert_eq!(audit[1].at_ms, 7);
+    assert_eq!(store.journal("audit", first, 100).await.unwrap().len(), 1);
+    assert_eq!(store.journal("audit", 0, 1).await.unwrap().len(), 1);
+}

@@ -15,6 +15,7 @@
 //! the lease runs out, so replicas sharing a database never process the same row twice, and a
 //! replica that dies mid-flight leaves rows that another claims once the lease expires.
 
+mod documents;
 mod sql;
 
 pub mod conformance;
@@ -24,6 +25,7 @@ use tsunagu_core::{
     Agreement, Asset, ContractDefinition, Negotiation, PolicyDefinition, Role, Transfer,
 };
 
+pub use documents::{Document, DocumentStore, JournalEntry};
 pub use sql::{PostgresStore, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]

@@ -19,7 +19,10 @@ use tsunagu_core::{
     Transfer,
 };
 
-use crate::{Claim, Page, Pid, Result, Store, StoreError, TransferInsert};
+use crate::{
+    Claim, Document, DocumentStore, JournalEntry, Page, Pid, Result, Store, StoreError,
+    TransferInsert,
+};
 
 /// The embedded default: one SQLite file in WAL mode.
 #[derive(Clone)]
@@ -790,3 +793,184 @@ impl StorePool for PostgresStore {
 
 store_impl!(SqliteStore, "sqlite");
 store_impl!(PostgresStore, "postgres");
+
+macro_rules! documents_impl {
+    ($store:ty) => {
+        impl $store {
+            fn document_row(row: &<$store as StorePool>::Row) -> Result<Document> {
+                let id: String = row.try_get("id")?;
+                let body: &str = row.try_get("body")?;
+                Ok(Document {
+                    collection: row.try_get("collection")?,
+                    lookup: row.try_get("lookup")?,
+                    version: row.try_get("version")?,
+                    created_at_ms: row.try_get("created_at")?,
+                    updated_at_ms: row.try_get("updated_at")?,
+                    body: decode(&id, body)?,
+                    id,
+                })
+            }
+        }
+
+        #[async_trait]
+        impl DocumentStore for $store {
+            async fn insert_document(
+                &self,
+                collection: &str,
+                id: &str,
+                lookup: Option<&str>,
+                body: &serde_json::Value,
+                now_ms: i64,
+            ) -> Result<()> {
+                let _writer = self.lock_writes().await;
+                let sql = Self::sql(
+                    "INSERT INTO documents (collection, id, lookup, version, created_at, updated_at, body) VALUES ($1, $2, $3, 1, $4, $4, $5)",
+                );
+                sqlx::query(&sql)
+                    .bind(collection)
+                    .bind(id)
+                    .bind(lookup)
+                    .bind(now_ms)
+                    .bind(encode(body))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| {
+                        if is_unique_violation(&e) {
+                            StoreError::Duplicate(format!("{collection}/{id}"))
+                        } else {
+                            e.into()
+                        }
+                    })?;
+                Ok(())
+            }
+
+            async fn document(&self, collection: &str, id: &str) -> Result<Option<Document>> {
+                let sql = Self::sql("SELECT * FROM documents WHERE collection = $1 AND id = $2");
+                let row = sqlx::query(&sql)
+                    .bind(collection)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(Self::document_row).transpose()
+            }
+
+            async fn documents_by_lookup(
+                &self,
+                collection: &str,
+                lookup: &str,
+            ) -> Result<Vec<Document>> {
+                let sql = Self::sql(
+                    "SELECT * FROM documents WHERE collection = $1 AND lookup = $2 ORDER BY created_at, id",
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(collection)
+                    .bind(lookup)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(Self::document_row).collect()
+            }
+
+            async fn documents(&self, collection: &str, page: Page) -> Result<Vec<Document>> {
+                let sql = Self::sql(
+                    "SELECT * FROM documents WHERE collection = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3",
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(collection)
+                    .bind(limit(page))
+                    .bind(i64::from(page.offset))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(Self::document_row).collect()
+            }
+
+            async fn update_document(
+                &self,
+                collection: &str,
+                id: &str,
+                expected_version: i64,
+                lookup: Option<&str>,
+                body: &serde_json::Value,
+                now_ms: i64,
+            ) -> Result<i64> {
+                let _writer = self.lock_writes().await;
+                let sql = Self::sql(
+                    "UPDATE documents SET lookup = $3, body = $4, updated_at = $5, version = version + 1 WHERE collection = $1 AND id = $2 AND version = $6",
+                );
+                let done = sqlx::query(&sql)
+                    .bind(collection)
+                    .bind(id)
+                    .bind(lookup)
+                    .bind(encode(body))
+                    .bind(now_ms)
+                    .bind(expected_version)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 1 {
+                    Ok(expected_version + 1)
+                } else {
+                    Err(StoreError::Conflict(format!("{collection}/{id}")))
+                }
+            }
+
+            async fn delete_document(&self, collection: &str, id: &str) -> Result<bool> {
+                let _writer = self.lock_writes().await;
+                let sql = Self::sql("DELETE FROM documents WHERE collection = $1 AND id = $2");
+                let done = sqlx::query(&sql)
+                    .bind(collection)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn append_journal(
+                &self,
+                stream: &str,
+                body: &serde_json::Value,
+                now_ms: i64,
+            ) -> Result<i64> {
+                let _writer = self.lock_writes().await;
+                let sql = Self::sql(
+                    "INSERT INTO journal (stream, at, body) VALUES ($1, $2, $3) RETURNING seq",
+                );
+                let row = sqlx::query(&sql)
+                    .bind(stream)
+                    .bind(now_ms)
+                    .bind(encode(body))
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(row.try_get("seq")?)
+            }
+
+            async fn journal(
+                &self,
+                stream: &str,
+                after: i64,
+                limit: u32,
+            ) -> Result<Vec<JournalEntry>> {
+                let sql = Self::sql(
+                    "SELECT seq, at, body FROM journal WHERE stream = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(stream)
+                    .bind(after)
+                    .bind(i64::from(limit.min(i32::MAX as u32)))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        let seq: i64 = row.try_get("seq")?;
+                        Ok(JournalEntry {
+                            seq,
+                            at_ms: row.try_get("at")?,
+                            body: decode(&seq.to_string(), row.try_get("body")?)?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+
+documents_impl!(SqliteStore);
+documents_impl!(PostgresStore);

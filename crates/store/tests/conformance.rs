@@ -9,6 +9,7 @@ async fn sqlite_passes_the_conformance_suite() {
         .await
         .unwrap();
     conformance::run_all(&store).await;
+    conformance::run_documents(&store).await;
 }
 
 #[tokio::test]
@@ -18,4 +19,5 @@ async fn postgres_passes_the_conformance_suite() {
     };
     let store = PostgresStore::connect(&url, 5).await.unwrap();
     conformance::run_all(&store).await;
+    conformance::run_documents(&store).await;
 }
