@@ -42,6 +42,82 @@ pub struct DspReport {
     pub transfer_mb_per_second: f64,
     pub time_to_ready_ms: f64,
     pub idle_rss_mb: f64,
+    /// The same negotiations between two onboarded members authenticating with DCP
+    /// (self-issued tokens, presentations, credentials; SQLite).
+    pub dcp_negotiations_per_second: f64,
+    pub dcp_negotiations_finalized: usize,
+    pub dcp_negotiation_p99_ms: f64,
+    /// Throughput lost to authentication: 1 − dcp / development-header throughput, in %.
+    pub dcp_cost_percent: f64,
+}
+
+/// Figures of one run of concurrent negotiations.
+struct NegotiationFigures {
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    finalized: usize,
+}
+
+async fn negotiation_phase(
+    consumer: &Node,
+    provider: &Node,
+    offer: serde_json::Value,
+    options: &DspOptions,
+) -> anyhow::Result<NegotiationFigures> {
+    // One warm-up negotiation so connection pools, caches and statement caches are filled.
+    negotiate(&consumer.connector, provider, offer.clone()).await?;
+    let started = Instant::now();
+    let results = futures::stream::iter(0..options.negotiations)
+        .map(|_| negotiate(&consumer.connector, provider, offer.clone()))
+        .buffer_unordered(options.concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    let elapsed = started.elapsed();
+    let mut latencies = Vec::with_capacity(results.len());
+    let mut finalized = 0;
+    for result in results {
+        let (latency, state, _) = result?;
+        latencies.push(latency);
+        if state == NegotiationState::Finalized {
+            finalized += 1;
+        }
+    }
+    latencies.sort();
+    Ok(NegotiationFigures {
+        per_second: options.negotiations as f64 / elapsed.as_secs_f64(),
+        p50_ms: percentile(&latencies, 0.50),
+        p99_ms: percentile(&latencies, 0.99),
+        finalized,
+    })
+}
+
+/// The negotiation figures between two members of a DCP network (operator included).
+async fn dcp_phase(options: &DspOptions) -> anyhow::Result<NegotiationFigures> {
+    use crate::network::{Company, Network};
+    let dir = tempfile::tempdir()?;
+    let network = Network::start(
+        dir.path(),
+        vec![
+            Company::new(
+                "provider",
+                "Bench Provider K.K.",
+                300_000_000_001,
+                &["materialMaker"],
+            ),
+            Company::new(
+                "consumer",
+                "Bench Consumer K.K.",
+                300_000_000_002,
+                &["cellMaker"],
+            ),
+        ],
+    )
+    .await?;
+    let provider = &network.member("provider").node;
+    let consumer = &network.member("consumer").node;
+    let offer = publish(provider, consumer, "bench-small", 1024).await?;
+    negotiation_phase(consumer, provider, offer, options).await
 }
 
 async fn database_url(options: &DspOptions, dir: &Path, name: &str) -> anyhow::Result<String> {
@@ -117,7 +193,7 @@ async fn publish(
     });
     let (catalog, _) = consumer
         .connector
-        .request_catalog(&provider.dsp_url(), request)
+        .request_catalog(provider.participant_id(), &provider.dsp_url(), request)
         .await?;
     catalog["dataset"][0]["hasPolicy"][0]
         .as_object()
@@ -174,25 +250,7 @@ pub async fn dsp(options: DspOptions) -> anyhow::Result<DspReport> {
 
     // Negotiations.
     let offer = publish(&provider, &consumer, "bench-small", 1024).await?;
-    // One warm-up negotiation so connection pools and statement caches are filled.
-    negotiate(&consumer.connector, &provider, offer.clone()).await?;
-    let started = Instant::now();
-    let results = futures::stream::iter(0..options.negotiations)
-        .map(|_| negotiate(&consumer.connector, &provider, offer.clone()))
-        .buffer_unordered(options.concurrency.max(1))
-        .collect::<Vec<_>>()
-        .await;
-    let elapsed = started.elapsed();
-    let mut latencies = Vec::with_capacity(results.len());
-    let mut finalized = 0;
-    for result in results {
-        let (latency, state, _) = result?;
-        latencies.push(latency);
-        if state == NegotiationState::Finalized {
-            finalized += 1;
-        }
-    }
-    latencies.sort();
+    let figures = negotiation_phase(&consumer, &provider, offer, &options).await?;
 
     // Transfer.
     let size = options.transfer_mb << 20;
@@ -231,6 +289,7 @@ pub async fn dsp(options: DspOptions) -> anyhow::Result<DspReport> {
     drop(provider);
 
     let (time_to_ready, idle_rss) = serve_process_figures(dir.path()).await?;
+    let dcp = dcp_phase(&options).await?;
     Ok(DspReport {
         backend: if options.postgres_url.is_some() {
             "postgres"
@@ -240,14 +299,18 @@ pub async fn dsp(options: DspOptions) -> anyhow::Result<DspReport> {
         .into(),
         negotiations: options.negotiations,
         concurrency: options.concurrency,
-        negotiations_finalized: finalized,
-        negotiations_per_second: options.negotiations as f64 / elapsed.as_secs_f64(),
-        negotiation_p50_ms: percentile(&latencies, 0.50),
-        negotiation_p99_ms: percentile(&latencies, 0.99),
+        negotiations_finalized: figures.finalized,
+        negotiations_per_second: figures.per_second,
+        negotiation_p50_ms: figures.p50_ms,
+        negotiation_p99_ms: figures.p99_ms,
         transfer_bytes: bytes,
         transfer_mb_per_second: bytes as f64 / (1 << 20) as f64 / transfer_elapsed.as_secs_f64(),
         time_to_ready_ms: time_to_ready.as_secs_f64() * 1e3,
         idle_rss_mb: idle_rss,
+        dcp_negotiations_per_second: dcp.per_second,
+        dcp_negotiations_finalized: dcp.finalized,
+        dcp_negotiation_p99_ms: dcp.p99_ms,
+        dcp_cost_percent: (1.0 - dcp.per_second / figures.per_second) * 100.0,
     })
 }
 
@@ -354,5 +417,25 @@ pub fn print_table(report: &DspReport) {
         report.idle_rss_mb,
         "< 30",
         goal(report.idle_rss_mb < 30.0)
+    );
+    println!(
+        "{:<44} {:>12.0}  {:<12}",
+        format!(
+            "negotiations/s with DCP auth ({} finalized)",
+            report.dcp_negotiations_finalized
+        ),
+        report.dcp_negotiations_per_second,
+        ""
+    );
+    println!(
+        "{:<44} {:>12.1}  {:<12}",
+        "negotiation latency p99 with DCP (ms)", report.dcp_negotiation_p99_ms, ""
+    );
+    println!(
+        "{:<44} {:>12.1}  {:<12} {}",
+        "throughput cost of DCP auth (%)",
+        report.dcp_cost_percent,
+        "< 30",
+        goal(report.dcp_cost_percent < 30.0)
     );
 }

@@ -35,7 +35,8 @@ impl fmt::Debug for Secret {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// This company's participant id (its DID once identity lands).
+    /// This company's participant id: its DID. Empty: `did:web` of the public URL.
+    #[serde(default)]
     pub participant_id: String,
     /// Address of the public listener (DSP and data plane).
     #[serde(default = "default_bind")]
@@ -54,7 +55,23 @@ pub struct Config {
     pub database_connections: u32,
     /// The key the company's own tools send in `X-Api-Key` to the management API.
     pub management_api_key: Secret,
-    /// Development only: trust the caller identity in the `X-Tsunagu-Participant` header.
+    /// The connector's signing keys (a JSON key ring, created on first start, mode 0600).
+    #[serde(default = "default_key_file")]
+    pub key_file: String,
+    /// DIDs of the scheme operators whose credentials this connector accepts, comma-separated.
+    #[serde(default)]
+    pub trusted_issuers: String,
+    /// The scheme operator's base URL; this connector fetches its credentials from there.
+    #[serde(default)]
+    pub operator_url: String,
+    /// The operator's DID. Empty: `did:web` of `operator_url`.
+    #[serde(default)]
+    pub operator_did: String,
+    /// Development only: resolve `did:web` over plain HTTP (test networks on loopback).
+    #[serde(default)]
+    pub did_web_insecure_http: bool,
+    /// Development only: trust the caller identity in the `X-Tsunagu-Participant` header
+    /// instead of authenticating callers with DCP.
     #[serde(default)]
     pub dev_insecure_identity: bool,
     /// Development only: attributes this connector claims for itself (`role=cellMaker;...`).
@@ -77,6 +94,9 @@ pub struct Config {
 fn default_bind() -> String {
     "127.0.0.1:8181".into()
 }
+fn default_key_file() -> String {
+    "tsunagu-keys.json".into()
+}
 fn default_database_url() -> String {
     "sqlite:tsunagu.sqlite".into()
 }
@@ -97,7 +117,7 @@ fn default_log() -> String {
 }
 
 /// The keys of `Config`, for the environment overlay and the example-file test.
-pub const KEYS: [&str; 13] = [
+pub const KEYS: [&str; 18] = [
     "participant_id",
     "bind",
     "management_bind",
@@ -105,6 +125,11 @@ pub const KEYS: [&str; 13] = [
     "database_url",
     "database_connections",
     "management_api_key",
+    "key_file",
+    "trusted_issuers",
+    "operator_url",
+    "operator_did",
+    "did_web_insecure_http",
     "dev_insecure_identity",
     "dev_attributes",
     "token_lifetime_secs",
@@ -134,8 +159,21 @@ impl Config {
     }
 
     pub fn check(&self) -> anyhow::Result<()> {
-        if self.participant_id.trim().is_empty() {
-            bail!("participant_id must not be empty");
+        if self.dev_insecure_identity && self.participant_id.trim().is_empty() {
+            bail!("participant_id must not be empty with dev_insecure_identity");
+        }
+        if !self.dev_insecure_identity {
+            if self.trusted_issuers().is_empty() {
+                bail!(
+                    "trusted_issuers must name at least one scheme operator DID: without one no caller can be authenticated"
+                );
+            }
+            if !self.participant_id.is_empty() && !self.participant_id.starts_with("did:") {
+                bail!("participant_id must be a DID (or empty for the did:web of public_url)");
+            }
+            if self.key_file.trim().is_empty() {
+                bail!("key_file must name the file that holds the connector's keys");
+            }
         }
         if self.management_api_key.expose().len() < 16 {
             bail!("management_api_key must be at least 16 characters");
@@ -157,6 +195,15 @@ impl Config {
         }
     }
 
+    pub fn trusted_issuers(&self) -> Vec<String> {
+        self.trusted_issuers
+            .split(',')
+            .map(str::trim)
+            .filter(|did| !did.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
     pub fn token_lifetime(&self) -> Duration {
         Duration::from_secs(self.token_lifetime_secs)
     }
@@ -174,7 +221,7 @@ pub(crate) fn overlay_environment(table: &mut toml::Table, get: impl Fn(&str) ->
                 .parse::<i64>()
                 .map(toml::Value::Integer)
                 .unwrap_or(toml::Value::String(raw)),
-            "dev_insecure_identity" => match raw.trim() {
+            "dev_insecure_identity" | "did_web_insecure_http" => match raw.trim() {
                 "true" | "1" | "yes" => toml::Value::Boolean(true),
                 "false" | "0" | "no" | "" => toml::Value::Boolean(false),
                 _ => toml::Value::String(raw),
@@ -229,6 +276,11 @@ mod tests {
             database_url: default_database_url(),
             database_connections: 1,
             management_api_key: Secret::new("k".repeat(16)),
+            key_file: default_key_file(),
+            trusted_issuers: String::new(),
+            operator_url: String::new(),
+            operator_did: String::new(),
+            did_web_insecure_http: false,
             dev_insecure_identity: false,
             dev_attributes: String::new(),
             token_lifetime_secs: 1,

@@ -1,7 +1,10 @@
-//! `tsunagu demo`: a small supply chain on loopback. Three connectors, each with its own
-//! SQLite file: a cathode-material maker publishes the carbon footprint of a batch for cell
-//! makers only; a cell maker finds it, negotiates a contract and pulls the data; a recycler,
-//! who is not a cell maker, does not even see it in the catalog.
+//! `tsunagu demo`: a small supply chain on loopback. The scheme operator and three companies,
+//! each with its own connector, keys and SQLite file. The companies apply to the operator, are
+//! approved and receive their credentials; from then on every DSP call between them is
+//! authenticated with DCP (self-issued tokens, verifiable presentations). A cathode-material
+//! maker publishes the carbon footprint of a batch for cell makers only; a cell maker finds
+//! it, negotiates a contract and pulls the data; a recycler, whose credentials say it is not
+//! a cell maker, does not even see it in the catalog.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -14,7 +17,7 @@ use tsunagu_engine::{
     NewAssetRequest, NewContractDefinition, NewPolicyDefinition, StartNegotiation, StartTransfer,
 };
 
-use crate::node::{self, Node};
+use crate::network::{Company, Network};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -45,31 +48,14 @@ fn cathode_footprint() -> Value {
     })
 }
 
-async fn start(
-    name: &str,
-    participant: &str,
-    attributes: &str,
-    dir: &Path,
-) -> anyhow::Result<Node> {
-    let mut config = node::dev_config(
-        participant,
-        format!("sqlite:{}", dir.join(format!("{name}.sqlite")).display()),
-    );
-    config.dev_attributes = attributes.to_owned();
-    let node = node::start(&config).await?;
-    detail(format!(
-        "{name:<16} {participant:<34} DSP {}  ({})",
-        node.dsp_url(),
-        if attributes.is_empty() {
-            "no attributes"
-        } else {
-            attributes
-        }
-    ));
-    Ok(node)
+/// What `--serve` adds: keep the network up and describe it in a manifest file.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    pub serve: bool,
+    pub manifest: Option<std::path::PathBuf>,
 }
 
-pub async fn run(dir: Option<&Path>) -> anyhow::Result<()> {
+pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> {
     let started = Instant::now();
     let temp;
     let dir = match dir {
@@ -89,29 +75,52 @@ pub async fn run(dir: Option<&Path>) -> anyhow::Result<()> {
 
     step(
         1,
-        "Three companies start their connectors, each with its own database",
+        "The scheme operator starts; three companies start their connectors, apply, are approved and receive credentials",
     );
-    let material = start(
-        "material-maker",
-        "did:web:material-maker.example",
-        "role=materialMaker;membership=active",
+    let network = Network::start(
         dir,
+        vec![
+            Company::new(
+                "material-maker",
+                "Demo Cathode Materials K.K.",
+                100_000_000_001,
+                &["materialMaker"],
+            ),
+            Company::new(
+                "cell-maker",
+                "Demo Cell Manufacturing K.K.",
+                100_000_000_002,
+                &["cellMaker"],
+            ),
+            Company::new(
+                "recycler",
+                "Demo Battery Recycling K.K.",
+                100_000_000_003,
+                &["recycler"],
+            ),
+        ],
     )
     .await?;
-    let cell = start(
-        "cell-maker",
-        "did:web:cell-maker.example",
-        "role=cellMaker;membership=active",
-        dir,
-    )
-    .await?;
-    let recycler = start(
-        "recycler",
-        "did:web:recycler.example",
-        "role=recycler;membership=active",
-        dir,
-    )
-    .await?;
+    detail(format!(
+        "operator         {:<40} {}",
+        network.operator.did, network.operator.url
+    ));
+    for member in &network.members {
+        detail(format!(
+            "{:<16} {:<40} roles {:?}, {} credentials",
+            member.company.name,
+            member.node.participant_id(),
+            member.company.roles,
+            member
+                .node
+                .identity
+                .as_ref()
+                .map_or(0, |identity| identity.credentials().len())
+        ));
+    }
+    let material = &network.member("material-maker").node;
+    let cell = &network.member("cell-maker").node;
+    let recycler = &network.member("recycler").node;
 
     step(
         2,
@@ -167,7 +176,9 @@ pub async fn run(dir: Option<&Path>) -> anyhow::Result<()> {
         assets: AssetSelector::Ids(vec![asset.id.clone()]),
     })
     .await?;
-    detail("access policy: role isAnyOf [cellMaker]");
+    detail(
+        "access policy: role isAnyOf [cellMaker] (the role comes from the operator's credential)",
+    );
     detail(
         "contract policy: membership eq active AND purpose eq cfp-calculation AND dateTime lteq 2030-12-31",
     );
@@ -180,7 +191,11 @@ pub async fn run(dir: Option<&Path>) -> anyhow::Result<()> {
         json!({"@context": [tsunagu_wire::DSP_CONTEXT], "@type": "CatalogRequestMessage"});
     let (catalog, _) = recycler
         .connector
-        .request_catalog(&material.dsp_url(), request.clone())
+        .request_catalog(
+            material.participant_id(),
+            &material.dsp_url(),
+            request.clone(),
+        )
         .await?;
     let seen = catalog["dataset"].as_array().map_or(0, Vec::len);
     detail(format!("recycler sees {seen} dataset(s)"));
@@ -191,7 +206,7 @@ pub async fn run(dir: Option<&Path>) -> anyhow::Result<()> {
     step(4, "The cell maker asks for the catalog and finds the offer");
     let (catalog, _) = cell
         .connector
-        .request_catalog(&material.dsp_url(), request)
+        .request_catalog(material.participant_id(), &material.dsp_url(), request)
         .await?;
     let dataset = catalog["dataset"]
         .as_array()
@@ -308,5 +323,14 @@ pub async fn run(dir: Option<&Path>) -> anyhow::Result<()> {
         "\ndemo finished in {:.2} s",
         started.elapsed().as_secs_f64()
     );
+    if let Some(path) = &serve.manifest {
+        std::fs::write(path, serde_json::to_string_pretty(&network.manifest())?)
+            .with_context(|| format!("cannot write the manifest {}", path.display()))?;
+        println!("manifest written to {}", path.display());
+    }
+    if serve.serve {
+        println!("the network keeps running; press Ctrl-C to stop");
+        let _ = tokio::signal::ctrl_c().await;
+    }
     Ok(())
 }

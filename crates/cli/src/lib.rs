@@ -9,4 +9,6 @@
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod network;
 pub mod node;
+pub mod operator;

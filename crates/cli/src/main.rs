@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
-use tsunagu::{bench, config::Config, demo, node};
+use tsunagu::{bench, config::Config, demo, node, operator};
 
 #[derive(Parser)]
 #[command(
@@ -28,11 +28,19 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Run the scheme operator: onboarding, credentials, revocation, participant directory.
+    Operator(operator::OperatorOptions),
     /// Run a small supply chain on loopback and print each step.
     Demo {
         /// Keep the connectors' databases in this folder instead of a temporary one.
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Keep the network running after the story, until interrupted.
+        #[arg(long)]
+        serve: bool,
+        /// Write a JSON description of the network (URLs, DIDs, API keys) to this file.
+        #[arg(long)]
+        manifest: Option<PathBuf>,
     },
     /// Measure the connector.
     Bench {
@@ -92,11 +100,21 @@ async fn main() -> anyhow::Result<()> {
             drop(node);
             Ok(())
         }
-        Command::Demo { dir } => {
-            // The demo's connectors run with development identity on purpose; its warning
-            // would only be noise here.
+        Command::Operator(options) => {
+            init_logging("info");
+            let node = operator::start(&options).await?;
+            tracing::info!(url = %node.url, did = %node.did, "operator ready");
+            shutdown_signal().await;
+            drop(node);
+            Ok(())
+        }
+        Command::Demo {
+            dir,
+            serve,
+            manifest,
+        } => {
             init_logging("error");
-            demo::run(dir.as_deref()).await
+            demo::run(dir.as_deref(), demo::ServeOptions { serve, manifest }).await
         }
         Command::Bench { what } => {
             init_logging("error");

@@ -9,8 +9,13 @@ use anyhow::{Context, bail};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tsunagu_engine::{Connector, Settings, Workers};
-use tsunagu_server::{AppState, DevHeaderAuthenticator, HttpPeer};
+use tsunagu_server::{
+    AppState, Authenticator, ConnectorIdentity, DcpAuthenticator, DevHeaderAuthenticator,
+    HttpDidResolver, HttpPeer, HttpStatusLists, OutboundIdentity,
+};
 use tsunagu_store::{PostgresStore, SqliteStore, Store};
+use tsunagu_trust::keys::KeyRing;
+use tsunagu_trust::vc::TrustedIssuers;
 
 use crate::config::Config;
 
@@ -21,6 +26,10 @@ pub struct Node {
     pub management_addr: SocketAddr,
     /// The base URL partners use (DSP base is `<public_url>/dsp`).
     pub public_url: String,
+    /// The connector's DCP identity; `None` with the development authenticator.
+    pub identity: Option<Arc<ConnectorIdentity>>,
+    client: reqwest::Client,
+    operator: Option<(String, String)>,
     _workers: Workers,
     servers: Vec<JoinHandle<()>>,
 }
@@ -41,6 +50,87 @@ impl Node {
     pub fn management_url(&self) -> String {
         format!("http://{}/management", self.management_addr)
     }
+
+    /// The participant id partners know this connector by (its DID under DCP).
+    pub fn participant_id(&self) -> &str {
+        self.connector.participant_id()
+    }
+
+    /// Fetches this connector's credentials from the operator and presents them from now on.
+    /// Returns how many it holds.
+    pub async fn refresh_credentials(&self) -> anyhow::Result<usize> {
+        let (Some(identity), Some((url, did))) = (&self.identity, &self.operator) else {
+            bail!("this connector has no operator to fetch credentials from");
+        };
+        let credentials = tsunagu_server::identity::fetch_credentials_from_operator(
+            &self.client,
+            identity,
+            url,
+            did,
+        )
+        .await
+        .map_err(anyhow::Error::msg)?;
+        let count = credentials.len();
+        identity.set_credentials(credentials);
+        Ok(count)
+    }
+}
+
+/// `did:web` for a base URL: `https://cell.example:8443/x` → `did:web:cell.example%3A8443:x`.
+pub fn did_web_for_url(url: &str) -> anyhow::Result<String> {
+    let parsed = url::Url::parse(url).with_context(|| format!("{url} is not a URL"))?;
+    let host = parsed
+        .host_str()
+        .with_context(|| format!("{url} has no host"))?;
+    let mut did = format!("did:web:{host}");
+    if let Some(port) = parsed.port() {
+        did.push_str(&format!("%3A{port}"));
+    }
+    for segment in parsed.path_segments().into_iter().flatten() {
+        if !segment.is_empty() {
+            did.push(':');
+            did.push_str(segment);
+        }
+    }
+    Ok(did)
+}
+
+/// Reads the key ring, or creates it (readable by the owner only) on first start.
+pub fn load_or_create_keys(path: &std::path::Path) -> anyhow::Result<KeyRing> {
+    if path.exists() {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the key file {}", path.display()))?;
+        let file = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a key ring", path.display()))?;
+        return KeyRing::from_file(file)
+            .with_context(|| format!("{} is not a usable key ring", path.display()));
+    }
+    let keys = KeyRing::generate(&mut rand::thread_rng(), chrono::Utc::now());
+    write_keys(path, &keys)?;
+    tracing::info!(file = %path.display(), kid = keys.active().kid(), "created a new signing key");
+    Ok(keys)
+}
+
+/// Writes the key ring to a new file with mode 0600, then moves it into place.
+pub fn write_keys(path: &std::path::Path, keys: &KeyRing) -> anyhow::Result<()> {
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(&keys.to_file())?;
+    let temporary = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&temporary)
+        .with_context(|| format!("cannot write the key file {}", temporary.display()))?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path)
+        .with_context(|| format!("cannot move the key file into {}", path.display()))?;
+    Ok(())
 }
 
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
@@ -61,16 +151,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 /// Starts a connector. `bind` may use port 0; the actual addresses are in the result, and the
 /// public URL follows the actual port when the configuration leaves `public_url` empty.
 pub async fn start(config: &Config) -> anyhow::Result<Node> {
-    if !config.dev_insecure_identity {
-        bail!(
-            "no authenticator is configured: verifiable-credential authentication (DCP) is not built yet, \
-             so this connector can only run with dev_insecure_identity = true, which trusts a caller-supplied \
-             identity header and is for development on a trusted network only"
-        );
-    }
-    tracing::warn!(
-        "dev_insecure_identity is on: any caller can claim any identity; never expose this connector"
-    );
+    config.check()?;
     let public_listener = TcpListener::bind(&config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -95,10 +176,77 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
     };
 
     let store = open_store(config).await?;
-    let dev_attributes = (!config.dev_attributes.is_empty()).then(|| config.dev_attributes.clone());
-    let peer = Arc::new(HttpPeer::new(dev_attributes).context("cannot build the HTTP client")?);
+    let client = tsunagu_server::http_client().context("cannot build the HTTP client")?;
+    let (participant_id, outbound, authenticator, identity): (
+        String,
+        OutboundIdentity,
+        Arc<dyn Authenticator>,
+        Option<Arc<ConnectorIdentity>>,
+    ) = if config.dev_insecure_identity {
+        tracing::warn!(
+            "dev_insecure_identity is on: any caller can claim any identity; never expose this connector"
+        );
+        let attributes = (!config.dev_attributes.is_empty()).then(|| config.dev_attributes.clone());
+        (
+            config.participant_id.clone(),
+            OutboundIdentity::DevHeaders { attributes },
+            Arc::new(DevHeaderAuthenticator),
+            None,
+        )
+    } else {
+        let did = if config.participant_id.is_empty() {
+            did_web_for_url(&public_url)?
+        } else {
+            config.participant_id.clone()
+        };
+        let keys = load_or_create_keys(std::path::Path::new(&config.key_file))?;
+        let identity = Arc::new(
+            ConnectorIdentity::new(did.clone(), keys, &public_url)
+                .with_context(|| format!("participant_id {did} is not a usable DID"))?,
+        );
+        let resolver = Arc::new(HttpDidResolver::new(
+            client.clone(),
+            !config.did_web_insecure_http,
+        ));
+        let mut trusted = TrustedIssuers::new();
+        for issuer in config.trusted_issuers() {
+            for credential_type in tsunagu_server::identity::QUERIED_CREDENTIAL_TYPES
+                .into_iter()
+                .chain(["BitstringStatusListCredential"])
+            {
+                trusted.trust(credential_type, &issuer);
+            }
+        }
+        let authenticator = DcpAuthenticator::new(
+            identity.clone(),
+            resolver,
+            Arc::new(HttpStatusLists::new(
+                client.clone(),
+                config.did_web_insecure_http,
+            )),
+            trusted,
+            client.clone(),
+        );
+        (
+            did,
+            OutboundIdentity::Dcp(identity.clone()),
+            Arc::new(authenticator),
+            Some(identity),
+        )
+    };
+    let operator = if config.operator_url.is_empty() {
+        None
+    } else if config.operator_did.is_empty() {
+        Some((
+            config.operator_url.clone(),
+            did_web_for_url(&config.operator_url)?,
+        ))
+    } else {
+        Some((config.operator_url.clone(), config.operator_did.clone()))
+    };
+    let peer = Arc::new(HttpPeer::new(client.clone(), outbound));
     let mut settings = Settings::new(
-        config.participant_id.clone(),
+        participant_id,
         format!("{public_url}/dsp"),
         format!("{public_url}/data"),
     );
@@ -110,10 +258,13 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
 
     let state = AppState {
         connector: connector.clone(),
-        authenticator: Arc::new(DevHeaderAuthenticator),
+        authenticator,
         management_api_key: Arc::from(config.management_api_key.expose()),
     };
-    let public = tsunagu_server::public_router(state.clone());
+    let mut public = tsunagu_server::public_router(state.clone());
+    if let Some(identity) = &identity {
+        public = public.merge(tsunagu_server::identity_router(identity.clone()));
+    }
     let management = tsunagu_server::management_router(state);
     let mut servers = Vec::new();
     match management_listener {
@@ -131,6 +282,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
         public_addr,
         management_addr,
         public_url,
+        identity,
+        client,
+        operator,
         _workers: workers,
         servers,
     })
@@ -153,6 +307,11 @@ pub fn dev_config(participant_id: &str, database_url: String) -> Config {
         database_url,
         database_connections: 16,
         management_api_key: crate::config::Secret::new(format!("dev-key-{}", uuid::Uuid::new_v4())),
+        key_file: String::new(),
+        trusted_issuers: String::new(),
+        operator_url: String::new(),
+        operator_did: String::new(),
+        did_web_insecure_http: false,
         dev_insecure_identity: true,
         dev_attributes: String::new(),
         token_lifetime_secs: 3600,

@@ -18,6 +18,7 @@ fn the_demo_runs_the_story_and_exits_zero() {
         "the demo failed:\n{stdout}\n{stderr}"
     );
     for expected in [
+        "4 credentials",
         "recycler sees 0 dataset(s)",
         "REQUESTED -> AGREED -> VERIFIED -> FINALIZED",
         "STARTED; data address received",
@@ -36,5 +37,30 @@ fn the_demo_runs_the_story_and_exits_zero() {
             dir.path().join(format!("{company}.sqlite")).exists(),
             "{company} has no database of its own"
         );
+        // Its keys were created on first start, readable by the owner only.
+        let keys = dir.path().join(format!("{company}-keys.json"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&keys).unwrap().permissions().mode();
+            assert_eq!(
+                mode & 0o777,
+                0o600,
+                "{} is readable by others",
+                keys.display()
+            );
+        }
+    }
+    assert!(
+        dir.path().join("operator.sqlite").exists(),
+        "the operator has its own store"
+    );
+    // No private key reaches the output.
+    for company in ["material-maker", "cell-maker", "recycler"] {
+        let text =
+            std::fs::read_to_string(dir.path().join(format!("{company}-keys.json"))).unwrap();
+        let file: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let secret = file["active"]["privateKey"].as_str().unwrap();
+        assert!(!stdout.contains(secret) && !stderr.contains(secret));
     }
 }

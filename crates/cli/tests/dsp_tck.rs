@@ -1554,7 +1554,7 @@ async fn two_tsunagu_connectors_negotiate_and_transfer_with_each_other() {
     let request = json!({"@context": [CTX], "@type": "CatalogRequestMessage"});
     let (catalog, _) = consumer
         .connector
-        .request_catalog(&provider.dsp_url(), request)
+        .request_catalog(provider.participant_id(), &provider.dsp_url(), request)
         .await
         .unwrap();
     let offer = catalog["dataset"][0]["hasPolicy"][0].clone();

@@ -319,13 +319,14 @@ impl Connector {
     /// Asks a provider for its catalog (management API `POST /v3/catalog/request`).
     pub async fn request_catalog(
         &self,
+        counter_party_id: &str,
         dsp_url: &str,
         request: serde_json::Value,
     ) -> Result<(serde_json::Value, Option<String>), EngineError> {
         check_http_url(dsp_url)?;
         Ok(self
             .peer()
-            .request_catalog(&self.own_identity(), dsp_url, request)
+            .request_catalog(&self.own_identity(), counter_party_id, dsp_url, request)
             .await?)
     }
 

@@ -63,10 +63,12 @@ pub trait Peer: Send + Sync + 'static {
         pull_address: Option<(&str, &str)>,
     ) -> Result<TransferAck, PeerError>;
 
-    /// Asks a provider for its catalog; returns the catalog JSON and the `next` page link.
+    /// Asks a provider (`counter_party_id`, at `dsp_url`) for its catalog; returns the
+    /// catalog JSON and the `next` page link.
     async fn request_catalog(
         &self,
         own: &OwnIdentity,
+        counter_party_id: &str,
         dsp_url: &str,
         request: serde_json::Value,
     ) -> Result<(serde_json::Value, Option<String>), PeerError>;

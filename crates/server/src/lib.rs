@@ -14,6 +14,7 @@
 mod auth;
 mod dataplane;
 mod dsp;
+pub mod identity;
 mod management;
 mod peer;
 
@@ -22,8 +23,12 @@ use std::sync::Arc;
 use axum::Router;
 use tsunagu_engine::Connector;
 
-pub use auth::{Authenticator, CallerIdentityHeaders, DevHeaderAuthenticator};
-pub use peer::HttpPeer;
+pub use auth::{AuthFailure, Authenticator, CallerIdentityHeaders, DevHeaderAuthenticator};
+pub use identity::{
+    ConnectorIdentity, DcpAuthenticator, HttpDidResolver, HttpStatusLists, OutboundIdentity,
+    identity_router,
+};
+pub use peer::{HttpPeer, http_client};
 
 /// What every handler can reach.
 #[derive(Clone)]

@@ -11,49 +11,80 @@ use tsunagu_engine::{ByteStream, NegotiationAck, OwnIdentity, Peer, PeerError, T
 use tsunagu_wire::{self as wire, NegotiationEventType};
 
 use crate::auth::CallerIdentityHeaders;
+use crate::identity::OutboundIdentity;
 
 /// Sends DSP messages and data over HTTP with one pooled client.
 #[derive(Clone)]
 pub struct HttpPeer {
     client: reqwest::Client,
-    /// Development identity: the attributes this connector claims for itself, sent with the
-    /// participant id to partners that run the development authenticator.
-    dev_attributes: Option<String>,
+    identity: OutboundIdentity,
+}
+
+/// The HTTP client every outbound call of a connector shares.
+pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .pool_max_idle_per_host(64)
+        .tcp_nodelay(true)
+        .build()
 }
 
 impl HttpPeer {
-    pub fn new(dev_attributes: Option<String>) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(5))
-            .pool_max_idle_per_host(64)
-            .tcp_nodelay(true)
-            .build()?;
-        Ok(HttpPeer {
-            client,
-            dev_attributes,
-        })
+    pub fn new(client: reqwest::Client, identity: OutboundIdentity) -> Self {
+        HttpPeer { client, identity }
     }
 
+    /// Says who is calling: a DCP self-issued token for `audience`, or development headers.
     fn identify(
         &self,
         request: reqwest::RequestBuilder,
         own: &OwnIdentity,
-    ) -> reqwest::RequestBuilder {
-        let request = request.header(CallerIdentityHeaders::PARTICIPANT, &own.participant_id);
-        match &self.dev_attributes {
-            Some(attributes) => request.header(CallerIdentityHeaders::ATTRIBUTES, attributes),
-            None => request,
+        audience: &str,
+    ) -> Result<reqwest::RequestBuilder, PeerError> {
+        match &self.identity {
+            OutboundIdentity::DevHeaders { attributes } => {
+                let request =
+                    request.header(CallerIdentityHeaders::PARTICIPANT, &own.participant_id);
+                Ok(match attributes {
+                    Some(attributes) => {
+                        request.header(CallerIdentityHeaders::ATTRIBUTES, attributes)
+                    }
+                    None => request,
+                })
+            }
+            OutboundIdentity::Dcp(identity) => {
+                if audience.is_empty() {
+                    return Err(PeerError::Refused {
+                        status: 400,
+                        detail: "the counter-party's participant id (its DID) is needed to authenticate to it"
+                            .into(),
+                    });
+                }
+                let token = identity
+                    .self_issued_token(audience, chrono::Utc::now())
+                    .map_err(|error| {
+                        PeerError::Unreachable(format!("cannot sign a token: {error}"))
+                    })?;
+                Ok(request.bearer_auth(token))
+            }
         }
     }
 
     /// POSTs a DSP message and returns the answer's JSON (or `Null` for an empty answer).
-    async fn post(&self, own: &OwnIdentity, url: String, body: Value) -> Result<Value, PeerError> {
+    async fn post(
+        &self,
+        own: &OwnIdentity,
+        audience: &str,
+        url: String,
+        body: Value,
+    ) -> Result<Value, PeerError> {
         // Protocol messages are small; one that takes longer than this is retried rather than
         // left to outlive the worker's lease on its row.
         let request = self.identify(
             self.client.post(&url).json(&body).timeout(MESSAGE_TIMEOUT),
             own,
-        );
+            audience,
+        )?;
         let response = request
             .send()
             .await
@@ -336,7 +367,9 @@ impl Peer for HttpPeer {
         action: &NegotiationAction,
     ) -> Result<NegotiationAck, PeerError> {
         let (url, body) = negotiation_message(own, negotiation, action)?;
-        let answer = self.post(own, url, body).await?;
+        let answer = self
+            .post(own, &negotiation.counter_party_id, url, body)
+            .await?;
         let counter_party_pid = match negotiation.role {
             Role::Consumer => answer.get("providerPid"),
             Role::Provider => answer.get("consumerPid"),
@@ -355,7 +388,9 @@ impl Peer for HttpPeer {
         pull_address: Option<(&str, &str)>,
     ) -> Result<TransferAck, PeerError> {
         let (url, body) = transfer_message(own, transfer, action, pull_address)?;
-        let answer = self.post(own, url, body).await?;
+        let answer = self
+            .post(own, &transfer.counter_party_id, url, body)
+            .await?;
         let counter_party_pid = match transfer.role {
             Role::Consumer => answer.get("providerPid"),
             Role::Provider => answer.get("consumerPid"),
@@ -369,12 +404,13 @@ impl Peer for HttpPeer {
     async fn request_catalog(
         &self,
         own: &OwnIdentity,
+        counter_party_id: &str,
         dsp_url: &str,
         request: Value,
     ) -> Result<(Value, Option<String>), PeerError> {
         let url = join(dsp_url, "catalog/request");
         let response = self
-            .identify(self.client.post(&url).json(&request), own)
+            .identify(self.client.post(&url).json(&request), own, counter_party_id)?
             .send()
             .await
             .map_err(|error| PeerError::Unreachable(format!("{url}: {error}")))?;

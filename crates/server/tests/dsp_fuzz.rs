@@ -440,6 +440,7 @@ impl Peer for NeverCalled {
         &self,
         _: &OwnIdentity,
         _: &str,
+        _: &str,
         _: Value,
     ) -> Result<(Value, Option<String>), PeerError> {
         Err(not_called())

@@ -146,6 +146,7 @@ impl Peer for Recorder {
         &self,
         _: &OwnIdentity,
         _: &str,
+        _: &str,
         _: Value,
     ) -> Result<(Value, Option<String>), PeerError> {
         Err(refused())

@@ -54,6 +54,7 @@ impl Peer for NobodyThere {
         &self,
         _: &OwnIdentity,
         _: &str,
+        _: &str,
         _: Value,
     ) -> Result<(Value, Option<String>), PeerError> {
         Err(nobody())

@@ -35,7 +35,9 @@ pub(crate) async fn request(
     let body = EdcObject::body(body)?;
     let address = body.required_string("counterPartyAddress")?;
     check_protocol(&body)?;
-    // `counterPartyId` is accepted and not needed: the provider is known by its address.
+    // The provider's participant id (its DID) is the audience of the token that
+    // authenticates us to it; development connectors do without.
+    let counter_party_id = body.string("counterPartyId")?.unwrap_or_default();
     let query = body
         .object("querySpec")?
         .map(|query| QuerySpec::from_object(&query))
@@ -44,7 +46,10 @@ pub(crate) async fn request(
         "@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
         "@type": "CatalogRequestMessage",
     });
-    let (mut catalog, next) = state.connector.request_catalog(&address, message).await?;
+    let (mut catalog, next) = state
+        .connector
+        .request_catalog(&counter_party_id, &address, message)
+        .await?;
     if let Some(query) = query {
         select_datasets(&query, &mut catalog);
     }

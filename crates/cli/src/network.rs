@@ -1,0 +1,197 @@
+//! A data space on loopback: the scheme operator and a set of companies, each with its own
+//! connector, keys and database, onboarded for real (application, admin approval, credentials)
+//! and authenticating every DSP call with DCP. The demo, the end-to-end tests and the
+//! benchmark build their networks here.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+use crate::config::Config;
+use crate::node::{self, Node};
+use crate::operator::{self, OperatorNode, OperatorOptions};
+
+/// One company to start: its name, legal name, corporate number and roles.
+#[derive(Debug, Clone)]
+pub struct Company {
+    pub name: String,
+    pub legal_name: String,
+    /// A Japanese corporate number (13 digits with a valid check digit).
+    pub corporate_number: String,
+    pub roles: Vec<String>,
+    pub country: String,
+}
+
+pub struct Member {
+    pub company: Company,
+    pub node: Node,
+    pub config: Config,
+}
+
+pub struct Network {
+    pub operator: OperatorNode,
+    pub members: Vec<Member>,
+    pub dir: PathBuf,
+}
+
+/// Makes a valid Japanese corporate number from a 12-digit base by computing its check digit.
+pub fn corporate_number(base: u64) -> String {
+    let base = format!("{:012}", base % 1_000_000_000_000);
+    let sum: u32 = base
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let digit = u32::from(b - b'0');
+            if i % 2 == 0 { digit } else { digit * 2 }
+        })
+        .sum();
+    format!("{}{base}", 9 - sum % 9)
+}
+
+impl Company {
+    pub fn new(name: &str, legal_name: &str, number_base: u64, roles: &[&str]) -> Company {
+        Company {
+            name: name.to_owned(),
+            legal_name: legal_name.to_owned(),
+            corporate_number: corporate_number(number_base),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            country: "JP".into(),
+        }
+    }
+}
+
+/// Starts the operator in `dir`.
+pub async fn start_operator(dir: &Path) -> anyhow::Result<OperatorNode> {
+    operator::start(&OperatorOptions {
+        bind: "127.0.0.1:0".into(),
+        public_url: String::new(),
+        database_url: format!("sqlite:{}", dir.join("operator.sqlite").display()),
+        key_file: dir.join("operator-keys.json"),
+        admin_token: format!("admin-{}", uuid::Uuid::new_v4()),
+        scheme_name: "BASC battery supply-chain data space (demo)".into(),
+        credential_days: 365,
+        did_web_insecure_http: true,
+    })
+    .await
+}
+
+/// The configuration of a company's connector in a loopback network.
+pub fn member_config(name: &str, dir: &Path, operator: &OperatorNode) -> Config {
+    let mut config = node::dev_config(
+        "",
+        format!("sqlite:{}", dir.join(format!("{name}.sqlite")).display()),
+    );
+    config.dev_insecure_identity = false;
+    config.key_file = dir.join(format!("{name}-keys.json")).display().to_string();
+    config.trusted_issuers = operator.did.clone();
+    config.operator_url = operator.url.clone();
+    config.operator_did = operator.did.clone();
+    config.did_web_insecure_http = true;
+    config
+}
+
+/// Applies to the operator for `node`, has the admin approve, and loads the credentials.
+pub async fn onboard(
+    client: &reqwest::Client,
+    operator: &OperatorNode,
+    company: &Company,
+    node: &Node,
+) -> anyhow::Result<usize> {
+    let application = json!({
+        "legalName": company.legal_name,
+        "registrationNumber": {"kind": "corporateNumberJp", "value": company.corporate_number},
+        "legalAddress": {"street": "1-1 Chiyoda", "locality": "Tokyo", "postalCode": "100-0001", "country": company.country},
+        "roles": company.roles,
+        "did": node.participant_id(),
+        "dspUrl": node.dsp_url(),
+    });
+    let answer = client
+        .post(format!("{}/v1/applications", operator.url))
+        .json(&application)
+        .send()
+        .await?;
+    let status = answer.status();
+    let body: Value = answer.json().await?;
+    if !status.is_success() {
+        bail!(
+            "the operator refused {}'s application: {body}",
+            company.name
+        );
+    }
+    let id = body["id"].as_str().context("the application has an id")?;
+    let approved = client
+        .post(format!(
+            "{}/admin/v1/applications/{id}/approve",
+            operator.url
+        ))
+        .bearer_auth(operator.admin_token.expose())
+        .json(&json!({"securityProfile": "tsunagu-demo-level-2"}))
+        .send()
+        .await?;
+    if !approved.status().is_success() {
+        bail!(
+            "the admin could not approve {}: {}",
+            company.name,
+            approved.text().await?
+        );
+    }
+    node.refresh_credentials().await
+}
+
+impl Network {
+    /// Starts the operator and every company, and onboards them.
+    pub async fn start(dir: &Path, companies: Vec<Company>) -> anyhow::Result<Network> {
+        let operator = start_operator(dir).await?;
+        let client = tsunagu_server::http_client()?;
+        let mut members = Vec::new();
+        for company in companies {
+            let config = member_config(&company.name, dir, &operator);
+            let node = node::start(&config).await?;
+            onboard(&client, &operator, &company, &node)
+                .await
+                .with_context(|| format!("onboarding {}", company.name))?;
+            members.push(Member {
+                company,
+                node,
+                config,
+            });
+        }
+        Ok(Network {
+            operator,
+            members,
+            dir: dir.to_owned(),
+        })
+    }
+
+    pub fn member(&self, name: &str) -> &Member {
+        self.members
+            .iter()
+            .find(|m| m.company.name == name)
+            .unwrap_or_else(|| panic!("no member {name}"))
+    }
+
+    /// The JSON description of the running network (`--manifest`).
+    pub fn manifest(&self) -> Value {
+        json!({
+            "operator": {
+                "url": self.operator.url,
+                "did": self.operator.did,
+                "admin_token": self.operator.admin_token.expose(),
+            },
+            "participants": self.members.iter().map(|m| json!({
+                "name": m.company.name,
+                "legal_name": m.company.legal_name,
+                "corporate_number": m.company.corporate_number,
+                "roles": m.company.roles,
+                "did": m.node.participant_id(),
+                "dsp_url": m.node.dsp_url(),
+                "did_document_url": format!("{}/.well-known/did.json", m.node.public_url),
+                "management_url": m.node.management_url(),
+                "management_api_key": m.config.management_api_key.expose(),
+                "web_url": m.node.public_url,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}

@@ -1,0 +1,245 @@
+//! Identity end to end over loopback: an operator and onboarded companies whose connectors
+//! authenticate every DSP call with DCP. Checks the DID documents they serve, that members
+//! get in with the attributes their credentials state, and that every kind of bad caller is
+//! refused (no token, a stranger, a replayed token, a token for someone else, an `alg: none`
+//! token) without learning anything.
+
+use chrono::Utc;
+use serde_json::{Value, json};
+use tsunagu::network::{Company, Network};
+use tsunagu_trust::keys::KeyPair;
+
+const CATALOG_REQUEST: &str = r#"{"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"], "@type": "CatalogRequestMessage"}"#;
+
+async fn network(dir: &std::path::Path) -> Network {
+    Network::start(
+        dir,
+        vec![
+            Company::new(
+                "provider",
+                "Provider Materials K.K.",
+                200_000_000_001,
+                &["materialMaker"],
+            ),
+            Company::new(
+                "consumer",
+                "Consumer Cells K.K.",
+                200_000_000_002,
+                &["cellMaker"],
+            ),
+        ],
+    )
+    .await
+    .expect("the network starts and every company is onboarded")
+}
+
+async fn catalog_with(
+    client: &reqwest::Client,
+    dsp_url: &str,
+    token: Option<&str>,
+) -> (u16, Value) {
+    let mut request = client
+        .post(format!("{dsp_url}/catalog/request"))
+        .header("content-type", "application/json")
+        .body(CATALOG_REQUEST);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_authenticate_with_credentials_and_strangers_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let network = network(dir.path()).await;
+    let provider = &network.member("provider").node;
+    let consumer = &network.member("consumer").node;
+    let client = reqwest::Client::new();
+
+    // The DID document: our did:web, a public key, the credential service, no private key.
+    let document: Value = client
+        .get(format!("{}/.well-known/did.json", provider.public_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(document["id"], provider.participant_id());
+    assert!(
+        provider
+            .participant_id()
+            .starts_with("did:web:127.0.0.1%3A")
+    );
+    let method = &document["verificationMethod"][0];
+    assert_eq!(method["publicKeyJwk"]["crv"], "Ed25519");
+    assert!(
+        method["publicKeyJwk"].get("d").is_none(),
+        "no private key in the DID document"
+    );
+    assert!(
+        document["service"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["type"] == "CredentialService")
+    );
+
+    // A member asks through its connector: DCP token, presentation, attributes.
+    provider
+        .connector
+        .create_policy_definition(tsunagu_engine::NewPolicyDefinition {
+            id: Some("cell-makers".into()),
+            policy: json!({"@type": "Set", "permission": [{"action": "use", "constraint": [
+                {"leftOperand": "role", "operator": "isAnyOf", "rightOperand": ["cellMaker"]}]}]}),
+        })
+        .await
+        .unwrap();
+    provider
+        .connector
+        .create_policy_definition(tsunagu_engine::NewPolicyDefinition {
+            id: Some("recyclers".into()),
+            policy: json!({"@type": "Set", "permission": [{"action": "use", "constraint": [
+                {"leftOperand": "role", "operator": "eq", "rightOperand": "recycler"}]}]}),
+        })
+        .await
+        .unwrap();
+    for (id, access) in [
+        ("a-for-cells", "cell-makers"),
+        ("a-for-recyclers", "recyclers"),
+    ] {
+        provider
+            .connector
+            .create_asset(tsunagu_engine::NewAssetRequest {
+                id: Some(id.into()),
+                properties: Default::default(),
+                http_source: None,
+                media_type: None,
+            })
+            .await
+            .unwrap();
+        provider
+            .connector
+            .create_contract_definition(tsunagu_engine::NewContractDefinition {
+                id: Some(format!("def-{id}")),
+                access_policy_id: access.into(),
+                contract_policy_id: access.into(),
+                assets: tsunagu_core::AssetSelector::Ids(vec![id.into()]),
+            })
+            .await
+            .unwrap();
+    }
+    let (catalog, _) = consumer
+        .connector
+        .request_catalog(
+            provider.participant_id(),
+            &provider.dsp_url(),
+            serde_json::from_str(CATALOG_REQUEST).unwrap(),
+        )
+        .await
+        .expect("a member is authenticated");
+    let ids: Vec<&str> = catalog["dataset"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["@id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["a-for-cells"],
+        "the role from the credential decides what is seen"
+    );
+    assert_eq!(catalog["participantId"], provider.participant_id());
+
+    // No token.
+    let (status, body) = catalog_with(&client, &provider.dsp_url(), None).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["@type"], "CatalogError");
+
+    // A stranger: a valid did:key signature, but no credentials from the operator.
+    let stranger = KeyPair::generate(&mut rand::thread_rng());
+    let stranger_did = tsunagu_trust::did::did_key_for(&stranger.verifying_key());
+    let token = tsunagu_trust::dcp::issue_self_issued_token(
+        &stranger,
+        &stranger_did,
+        provider.participant_id(),
+        None::<&str>,
+        Utc::now(),
+        chrono::Duration::seconds(60),
+        &mut rand::thread_rng(),
+    )
+    .unwrap();
+    let (status, body) = catalog_with(&client, &provider.dsp_url(), Some(&token)).await;
+    assert_eq!(status, 401, "a stranger is refused: {body}");
+    assert!(body.get("dataset").is_none());
+
+    // A connector with keys and a DID document but not admitted by the operator: its token
+    // verifies, its (empty) presentation holds no membership, so it is refused.
+    let outsider = tsunagu::node::start(&tsunagu::network::member_config(
+        "outsider",
+        dir.path(),
+        &network.operator,
+    ))
+    .await
+    .unwrap();
+    let refused = outsider
+        .connector
+        .request_catalog(
+            provider.participant_id(),
+            &provider.dsp_url(),
+            serde_json::from_str(CATALOG_REQUEST).unwrap(),
+        )
+        .await;
+    let error = refused
+        .expect_err("a connector without credentials is refused")
+        .to_string();
+    assert!(error.contains("401"), "{error}");
+    assert!(
+        outsider.refresh_credentials().await.is_err(),
+        "the operator hands no credentials to a company it did not admit"
+    );
+
+    // A member's own token, replayed: the first use passes, the second is refused.
+    let identity = consumer.identity.as_ref().unwrap();
+    let token = identity
+        .self_issued_token(provider.participant_id(), Utc::now())
+        .unwrap();
+    let (status, body) = catalog_with(&client, &provider.dsp_url(), Some(&token)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = catalog_with(&client, &provider.dsp_url(), Some(&token)).await;
+    assert_eq!(status, 401, "a replayed token is refused: {body}");
+
+    // A token addressed to someone else.
+    let token = identity
+        .self_issued_token("did:web:someone-else.example", Utc::now())
+        .unwrap();
+    let (status, _) = catalog_with(&client, &provider.dsp_url(), Some(&token)).await;
+    assert_eq!(status, 401, "a token for another audience is refused");
+
+    // `alg: none` with the member's claims.
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let now = Utc::now().timestamp();
+    let claims = json!({"iss": consumer.participant_id(), "sub": consumer.participant_id(),
+        "aud": provider.participant_id(), "jti": "none-1", "iat": now, "exp": now + 60});
+    let forged = format!(
+        "{}.{}.",
+        b64.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        b64.encode(claims.to_string())
+    );
+    let (status, _) = catalog_with(&client, &provider.dsp_url(), Some(&forged)).await;
+    assert_eq!(status, 401, "alg none is refused");
+
+    // The credential service answers only to an access token we issued.
+    let response = client
+        .post(format!("{}/dcp/presentations/query", consumer.public_url))
+        .bearer_auth("not-a-token")
+        .json(&json!({"@context": ["https://w3id.org/dspace-dcp/v1.0/dcp.jsonld"], "type": "PresentationQueryMessage", "scope": ["org.eclipse.dspace.dcp.vc.type:MembershipCredential:read"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+}
