@@ -60,13 +60,14 @@ pub fn bench_rollup(
 
 struct SyntheticPart {
     trace_id: TraceId,
+    /// The company's own production step for the part.
+    process: ProductionProcess,
     /// Lines to the supplier parts one tier further up the chain.
     bom: BillOfMaterials,
 }
 
 struct Tier {
     parts: Vec<SyntheticPart>,
-    processes: HashMap<TraceId, ProductionProcess>,
 }
 
 /// Tier 0 is the final product (one battery pack, per piece); the last tier mines and
@@ -109,22 +110,20 @@ impl SyntheticChain {
                 }
             }
             let mut parts = Vec::with_capacity(tier_ids.len());
-            let mut processes = HashMap::with_capacity(tier_ids.len());
             for (trace_id, lines) in tier_ids.iter().zip(lines) {
                 let declared_unit = if depth == 0 {
                     Unit::Piece
                 } else {
                     Unit::Kilogram
                 };
-                let process = random.process(*trace_id, declared_unit, depth, deepest);
-                processes.insert(*trace_id, process);
                 parts.push(SyntheticPart {
                     trace_id: *trace_id,
+                    process: random.process(*trace_id, declared_unit, depth, deepest),
                     bom: BillOfMaterials::new(lines)
                         .expect("a synthetic tier only has lines to the next tier"),
                 });
             }
-            built.push(Tier { parts, processes });
+            built.push(Tier { parts });
         }
         SyntheticChain {
             tiers: built,
@@ -148,7 +147,7 @@ impl SyntheticChain {
                 let result = roll_up(&RollupInput {
                     product: part.trace_id,
                     bom: &part.bom,
-                    processes: &tier.processes,
+                    processes: &part.process,
                     supplier_results: &disclosed,
                     factors: &self.factors,
                     computed_at,
@@ -157,7 +156,9 @@ impl SyntheticChain {
                 // drag six-hundred-byte entries through the cache.
                 let disclosure = Box::new(Disclosure::StageSplitWithDqr.project(&result));
                 disclosing.insert(part.trace_id, disclosure);
-                product = Some(result);
+                if tier.parts.len() == 1 {
+                    product = Some(result);
+                }
             }
             std::mem::swap(&mut disclosed, &mut disclosing);
         }
@@ -182,8 +183,8 @@ impl SyntheticChain {
     pub fn activity_items(&self) -> usize {
         self.tiers
             .iter()
-            .flat_map(|t| t.processes.values())
-            .map(|p| p.activities.len())
+            .flat_map(|t| &t.parts)
+            .map(|p| p.process.activities.len())
             .sum()
     }
 }

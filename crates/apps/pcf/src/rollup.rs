@@ -204,8 +204,9 @@ pub enum RollupError {
 }
 
 /// Where a roll-up finds a part's production process or supplier result. Implemented for
-/// `HashMap` and `BTreeMap` by trace id, holding values directly or boxed, so that a store
-/// can hand over whatever it keeps in memory without copying.
+/// `HashMap` and `BTreeMap` by trace id, holding values directly or boxed, and for a slice of
+/// processes or a single one, so that a store can hand over whatever it keeps in memory
+/// without copying.
 pub trait PartLookup<T> {
     fn lookup(&self, part: &TraceId) -> Option<&T>;
 }
@@ -219,6 +220,20 @@ impl<T, V: Borrow<T>, S: BuildHasher> PartLookup<T> for HashMap<TraceId, V, S> {
 impl<T, V: Borrow<T>> PartLookup<T> for BTreeMap<TraceId, V> {
     fn lookup(&self, part: &TraceId) -> Option<&T> {
         self.get(part).map(Borrow::borrow)
+    }
+}
+
+/// A company's processes as a list, searched in order: fine for the handful a company has.
+impl PartLookup<ProductionProcess> for [ProductionProcess] {
+    fn lookup(&self, part: &TraceId) -> Option<&ProductionProcess> {
+        self.iter().find(|process| process.part == *part)
+    }
+}
+
+/// A single process: the common case of a company making one part from bought parts.
+impl PartLookup<ProductionProcess> for ProductionProcess {
+    fn lookup(&self, part: &TraceId) -> Option<&ProductionProcess> {
+        (self.part == *part).then_some(self)
     }
 }
 
@@ -253,8 +268,13 @@ pub fn roll_up(input: &RollupInput<'_>) -> Result<FootprintResult, RollupError> 
     // Most parts in a chain are made from bought parts only, or from nothing at all; they
     // need no traversal and no bookkeeping of intermediate parts.
     if !input.bom.has_children(&input.product) {
-        let no_children = HashMap::new();
-        let sums = part_sums(input, input.product, &[], &no_children, &mut evidence)?;
+        if input.supplier_results.lookup(&input.product).is_some() {
+            return Err(RollupError::AmbiguousPart {
+                part: input.product,
+            });
+        }
+        collect_evidence(process, &mut evidence);
+        let sums = PartSums::from_process(input, process, &[], &HashMap::new())?;
         return sums.into_result(
             input.product,
             process.allocation,
@@ -305,13 +325,17 @@ fn part_sums(
             PartSums::from_supplier(part, result)
         }
         (Some(process), None) => {
-            for item in &process.activities {
-                evidence.extend(item.evidence.iter().map(|e| e.sha256.clone()));
-            }
+            collect_evidence(process, evidence);
             PartSums::from_process(input, process, computed, positions)
         }
         (None, None) if has_children => Err(RollupError::MissingProcess { part }),
         (None, None) => Err(RollupError::MissingFootprint { part }),
+    }
+}
+
+fn collect_evidence(process: &ProductionProcess, evidence: &mut BTreeSet<Sha256Hex>) {
+    for item in &process.activities {
+        evidence.extend(item.evidence.iter().map(|e| e.sha256.clone()));
     }
 }
 
@@ -337,19 +361,31 @@ impl StageSums {
         emissions: &Emissions,
         rating: Option<DataQualityRating>,
         rated_share: Decimal,
-    ) -> Result<(), Overflow> {
+    ) -> Result<Decimal, Overflow> {
+        let total = emissions.checked_total()?;
+        // A contribution of nothing changes neither the emissions nor the weighted ratings.
+        if emissions.fossil.is_zero()
+            && emissions.biogenic.is_zero()
+            && emissions.land_use_change.is_zero()
+        {
+            return Ok(total);
+        }
         self.touched = true;
         self.emissions = self.emissions.checked_add(emissions)?;
-        let weight = emissions.checked_total()?.abs();
+        let weight = total.abs();
         self.weight = num::add(self.weight, weight)?;
         if let Some(rating) = rating {
-            let rated = num::mul(weight, rated_share)?;
+            let rated = if rated_share == Decimal::ONE {
+                weight
+            } else {
+                num::mul(weight, rated_share)?
+            };
             self.rated_weight = num::add(self.rated_weight, rated)?;
             self.ter = num::add(self.ter, num::mul(rating.ter(), rated)?)?;
             self.ger = num::add(self.ger, num::mul(rating.ger(), rated)?)?;
             self.tir = num::add(self.tir, num::mul(rating.tir(), rated)?)?;
         }
-        Ok(())
+        Ok(total)
     }
 
     fn add_scaled(&mut self, other: &StageSums, factor: Decimal) -> Result<(), Overflow> {
@@ -378,18 +414,19 @@ impl StageSums {
         if !self.touched || self.rated_weight.is_zero() || self.weight.is_zero() {
             return Ok(None);
         }
-        // One division and three multiplications instead of three divisions: decimal
-        // division is the slowest operation of a roll-up, and 28 digits of the reciprocal
-        // are far more than a rating rounded to two places needs.
-        let reciprocal = num::div(Decimal::ONE, self.rated_weight)?;
+        // Nine significant digits of a weight are plenty for ratings rounded to two places,
+        // and a divisor of nine digits takes rust_decimal's fast single-word division:
+        // division is otherwise the slowest operation of a roll-up.
+        let coarse = |value: Decimal| value.round_sf(9).unwrap_or(value);
+        let rated_weight = coarse(self.rated_weight);
         let mean = |sum: Decimal| -> Result<Decimal, Overflow> {
-            Ok(num::round_rating(num::mul(sum, reciprocal)?))
+            Ok(num::round_rating(num::div(sum, rated_weight)?))
         };
         let rating = DataQualityRating::clamped(mean(self.ter)?, mean(self.ger)?, mean(self.tir)?);
         let rated_share = if self.rated_weight == self.weight {
             Decimal::ONE
         } else {
-            num::div(self.rated_weight, self.weight)?
+            num::div(rated_weight, coarse(self.weight))?
                 .round_dp(4)
                 .min(Decimal::ONE)
                 .normalize()
@@ -419,18 +456,6 @@ impl PartSums {
                 disclosure: result.disclosure,
             })?;
         let mut stage_sum = Decimal::ZERO;
-        for (_, emissions) in stages.iter() {
-            stage_sum = num::add(stage_sum, emissions.checked_total()?)?;
-        }
-        // Another implementation may round stages and total separately.
-        let tolerance = Decimal::new(1, 6);
-        if num::sub(stage_sum, result.total_kg_co2e)?.abs() > tolerance {
-            return Err(RollupError::InconsistentSupplierTotal {
-                part,
-                stated: result.total_kg_co2e,
-                stage_sum,
-            });
-        }
         let mut sums = ByStage::<StageSums>::default();
         for stage in LifeCycleStage::ALL {
             let quality = result
@@ -445,11 +470,21 @@ impl PartSums {
                     share: quality.rated_share,
                 });
             }
-            sums.get_mut(stage).add(
+            let stage_total = sums.get_mut(stage).add(
                 stages.get(stage),
                 quality.map(|q| q.rating),
                 quality.map_or(Decimal::ZERO, |q| q.rated_share),
             )?;
+            stage_sum = num::add(stage_sum, stage_total)?;
+        }
+        // Another implementation may round stages and total separately.
+        let tolerance = Decimal::new(1, 6);
+        if num::sub(stage_sum, result.total_kg_co2e)?.abs() > tolerance {
+            return Err(RollupError::InconsistentSupplierTotal {
+                part,
+                stated: result.total_kg_co2e,
+                stage_sum,
+            });
         }
         Ok(PartSums {
             unit: result.declared_unit,
