@@ -361,7 +361,7 @@ pub(crate) mod tests {
             label_name: None,
             amount_required: amount.map(d),
             amount_required_unit: Unit::Kilogram,
-            terminated: false,
+            terminated_flag: false,
         };
         let bom = BillOfMaterials::from_parts_structure(
             &part(1, None),

@@ -416,7 +416,7 @@ pub struct Part {
     /// Ouranos `terminated_flag` (終端フラグ): the part is an end of the trade tree; no request
     /// goes further upstream for it.
     #[serde(default)]
-    pub terminated: bool,
+    pub terminated_flag: bool,
 }
 
 impl Part {
@@ -566,7 +566,7 @@ mod tests {
             label_name: None,
             amount_required: Some(Decimal::new(5, 0)),
             amount_required_unit: Unit::Kilogram,
-            terminated: false,
+            terminated_flag: false,
         };
         let json = serde_json::to_string(&part).unwrap();
         assert_eq!(serde_json::from_str::<Part>(&json).unwrap(), part);

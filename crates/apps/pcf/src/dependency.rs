@@ -150,6 +150,7 @@ mod tests {
         let mut trade = crate::request::TradeRequest::new(
             NewTradeRequest {
                 trade_id: Uuid::from_u128(1),
+                status_id: Uuid::from_u128(2),
                 downstream_operator_id: Uuid::from_u128(1),
                 upstream_operator_id: Uuid::from_u128(2),
                 downstream_trace_id: id(3),

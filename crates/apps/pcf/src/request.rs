@@ -65,8 +65,10 @@ pub enum RequestError {
 /// part the customer buys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TradeRequest {
-    /// Ouranos `trade_id`.
+    /// Ouranos `trade_id`: the trade relation.
     pub trade_id: Uuid,
+    /// Ouranos `status_id`: the request made on that relation.
+    pub status_id: Uuid,
     pub downstream_operator_id: Uuid,
     pub upstream_operator_id: Uuid,
     /// The part as the customer's bill of materials names it.
@@ -89,6 +91,7 @@ pub struct TradeRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTradeRequest {
     pub trade_id: Uuid,
+    pub status_id: Uuid,
     pub downstream_operator_id: Uuid,
     pub upstream_operator_id: Uuid,
     pub downstream_trace_id: TraceId,
@@ -100,6 +103,7 @@ impl TradeRequest {
     pub fn new(new: NewTradeRequest, now: DateTime<Utc>) -> TradeRequest {
         TradeRequest {
             trade_id: new.trade_id,
+            status_id: new.status_id,
             downstream_operator_id: new.downstream_operator_id,
             upstream_operator_id: new.upstream_operator_id,
             downstream_trace_id: new.downstream_trace_id,
@@ -274,6 +278,7 @@ mod tests {
         TradeRequest::new(
             NewTradeRequest {
                 trade_id: Uuid::from_u128(trade),
+                status_id: Uuid::from_u128(trade + 1_000),
                 downstream_operator_id: Uuid::from_u128(1),
                 upstream_operator_id: Uuid::from_u128(2),
                 downstream_trace_id: id(part),
