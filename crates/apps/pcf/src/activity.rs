@@ -30,8 +30,8 @@ impl Emissions {
         land_use_change: Decimal::ZERO,
     };
 
-    /// Fossil + biogenic + land-use change. Cannot overflow for values that came through this
-    /// crate's checked arithmetic; saturates otherwise.
+    /// Fossil + biogenic + land-use change. Results made by this crate are checked to add up;
+    /// for hand-made values beyond the range of `Decimal` this saturates at `Decimal::MAX`.
     pub fn total(&self) -> Decimal {
         self.checked_total().unwrap_or(Decimal::MAX)
     }

@@ -562,6 +562,9 @@ impl PartSums {
         for (_, emissions) in stages.iter() {
             total = total.checked_add(emissions)?;
         }
+        // A result whose fossil, biogenic and land-use change parts cannot be added up is
+        // refused here, so that `total_kg_co2e` never has to saturate.
+        total.checked_total()?;
         Ok(FootprintResult {
             part,
             declared_unit: self.unit,
@@ -1042,6 +1045,21 @@ mod tests {
             err.to_string(),
             "the production process of part 00000000-0000-0000-0000-000000000001: activity \"x\" \
              refers to emission factor nope, which is not in the library"
+        );
+    }
+
+    #[test]
+    fn a_hostile_supplier_value_is_an_error_not_a_panic() {
+        let bom = BillOfMaterials::new(vec![line(1, 2, "2", Unit::Kilogram)]).unwrap();
+        let procs = processes(vec![process(1, Unit::Piece, vec![])]);
+        let mut huge = supplier(2, "0", "0", Disclosure::StageSplit);
+        let stages = huge.stages.as_mut().unwrap();
+        stages.main_production.fossil = Decimal::MAX;
+        huge.total_kg_co2e = Decimal::MAX;
+        let suppliers: HashMap<_, _> = [(id(2), huge)].into();
+        assert_eq!(
+            run(1, &bom, &procs, &suppliers).unwrap_err(),
+            RollupError::Overflow(Overflow)
         );
     }
 
