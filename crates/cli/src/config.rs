@@ -67,6 +67,10 @@ pub struct Config {
     /// The operator's DID. Empty: `did:web` of `operator_url`.
     #[serde(default)]
     pub operator_did: String,
+    /// Who may deal with this connector at all: an ODRL policy (JSON) tested against every
+    /// caller's DID and credential attributes. Empty: every authenticated member.
+    #[serde(default)]
+    pub admission_policy: String,
     /// Development only: resolve `did:web` over plain HTTP (test networks on loopback).
     #[serde(default)]
     pub did_web_insecure_http: bool,
@@ -117,7 +121,7 @@ fn default_log() -> String {
 }
 
 /// The keys of `Config`, for the environment overlay and the example-file test.
-pub const KEYS: [&str; 18] = [
+pub const KEYS: [&str; 19] = [
     "participant_id",
     "bind",
     "management_bind",
@@ -129,6 +133,7 @@ pub const KEYS: [&str; 18] = [
     "trusted_issuers",
     "operator_url",
     "operator_did",
+    "admission_policy",
     "did_web_insecure_http",
     "dev_insecure_identity",
     "dev_attributes",
@@ -159,6 +164,7 @@ impl Config {
     }
 
     pub fn check(&self) -> anyhow::Result<()> {
+        self.admission()?;
         if self.dev_insecure_identity && self.participant_id.trim().is_empty() {
             bail!("participant_id must not be empty with dev_insecure_identity");
         }
@@ -193,6 +199,18 @@ impl Config {
         } else {
             self.public_url.trim_end_matches('/').to_owned()
         }
+    }
+
+    /// The parsed admission policy, if one is set.
+    pub fn admission(&self) -> anyhow::Result<Option<tsunagu_policy::Policy>> {
+        if self.admission_policy.trim().is_empty() {
+            return Ok(None);
+        }
+        let json: serde_json::Value =
+            serde_json::from_str(&self.admission_policy).context("admission_policy is not JSON")?;
+        let policy = tsunagu_policy::Policy::from_json(&json)
+            .map_err(|error| anyhow::anyhow!("admission_policy is not an ODRL policy: {error}"))?;
+        Ok(Some(policy))
     }
 
     pub fn trusted_issuers(&self) -> Vec<String> {
@@ -280,6 +298,7 @@ mod tests {
             trusted_issuers: String::new(),
             operator_url: String::new(),
             operator_did: String::new(),
+            admission_policy: String::new(),
             did_web_insecure_http: false,
             dev_insecure_identity: false,
             dev_attributes: String::new(),

@@ -21,6 +21,8 @@ pub struct Company {
     pub corporate_number: String,
     pub roles: Vec<String>,
     pub country: String,
+    /// The security level the operator certifies (`"1"` to `"3"`).
+    pub security_profile: String,
 }
 
 pub struct Member {
@@ -58,6 +60,7 @@ impl Company {
             corporate_number: corporate_number(number_base),
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
             country: "JP".into(),
+            security_profile: "2".into(),
         }
     }
 }
@@ -127,7 +130,7 @@ pub async fn onboard(
             operator.url
         ))
         .bearer_auth(operator.admin_token.expose())
-        .json(&json!({"securityProfile": "tsunagu-demo-level-2"}))
+        .json(&json!({"securityProfile": company.security_profile}))
         .send()
         .await?;
     if !approved.status().is_success() {

@@ -253,6 +253,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
     settings.token_lifetime = config.token_lifetime();
     settings.lease = Duration::from_secs(config.lease_secs.max(1));
     settings.batch = config.worker_batch.max(1);
+    settings.admission = config.admission()?;
     let connector = Connector::new(store, peer, settings);
     let workers = connector.spawn_workers();
 
@@ -311,6 +312,7 @@ pub fn dev_config(participant_id: &str, database_url: String) -> Config {
         trusted_issuers: String::new(),
         operator_url: String::new(),
         operator_did: String::new(),
+        admission_policy: String::new(),
         did_web_insecure_http: false,
         dev_insecure_identity: true,
         dev_attributes: String::new(),

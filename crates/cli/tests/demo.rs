@@ -5,10 +5,13 @@ use std::process::Command;
 #[test]
 fn the_demo_runs_the_story_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("manifest.json");
     let output = Command::new(env!("CARGO_BIN_EXE_tsunagu"))
         .arg("demo")
         .arg("--dir")
         .arg(dir.path())
+        .arg("--manifest")
+        .arg(&manifest)
         .output()
         .expect("tsunagu demo starts");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -55,6 +58,34 @@ fn the_demo_runs_the_story_and_exits_zero() {
         dir.path().join("operator.sqlite").exists(),
         "the operator has its own store"
     );
+    // The manifest describes the network for people and other tools.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    assert!(
+        manifest["operator"]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+    let participants = manifest["participants"].as_array().unwrap();
+    assert_eq!(participants.len(), 3);
+    for participant in participants {
+        for field in [
+            "name",
+            "did",
+            "dsp_url",
+            "management_url",
+            "management_api_key",
+            "web_url",
+        ] {
+            assert!(
+                participant[field].is_string(),
+                "{field} missing: {participant}"
+            );
+        }
+        assert!(participant["roles"].is_array());
+        assert!(participant["did"].as_str().unwrap().starts_with("did:web:"));
+    }
     // No private key reaches the output.
     for company in ["material-maker", "cell-maker", "recycler"] {
         let text =

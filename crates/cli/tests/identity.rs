@@ -243,3 +243,120 @@ async fn members_authenticate_with_credentials_and_strangers_are_refused() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 401);
 }
+
+/// The three connection modes of report §5.1 ①, each as a connector-wide admission policy:
+/// only named connectors, only connectors with given attributes, only connectors meeting a
+/// security profile. A refused caller sees an empty catalog and no dataset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admission_policies_admit_named_attributed_or_certified_connectors_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cells = Company::new(
+        "cells",
+        "Certified Cells K.K.",
+        400_000_000_001,
+        &["cellMaker"],
+    );
+    cells.security_profile = "3".into();
+    let mut recycler = Company::new(
+        "recycler",
+        "Small Recycler K.K.",
+        400_000_000_002,
+        &["recycler"],
+    );
+    recycler.security_profile = "1".into();
+    let network = Network::start(dir.path(), vec![cells, recycler])
+        .await
+        .unwrap();
+    let cells = &network.member("cells").node;
+    let recycler = &network.member("recycler").node;
+    let client = tsunagu_server::http_client().unwrap();
+
+    let cells_number = &network.member("cells").company.corporate_number;
+    let modes = [
+        (
+            "named",
+            json!({"permission": [{"action": "use", "constraint": [
+                {"leftOperand": "corporateNumber", "operator": "isAnyOf", "rightOperand": [cells_number]}]}]}),
+        ),
+        (
+            "attributes",
+            json!({"permission": [{"action": "use", "constraint": [{"and": [
+                {"leftOperand": "role", "operator": "eq", "rightOperand": "cellMaker"},
+                {"leftOperand": "country", "operator": "eq", "rightOperand": "JP"}]}]}]}),
+        ),
+        (
+            "security-profile",
+            json!({"permission": [{"action": "use", "constraint": [
+                {"leftOperand": "securityProfile", "operator": "isAnyOf", "rightOperand": ["2", "3"]}]}]}),
+        ),
+    ];
+    for (index, (mode, policy)) in modes.into_iter().enumerate() {
+        let name = format!("provider-{mode}");
+        let mut config = tsunagu::network::member_config(&name, dir.path(), &network.operator);
+        config.admission_policy = policy.to_string();
+        let provider = tsunagu::node::start(&config).await.unwrap();
+        let company = Company::new(
+            &name,
+            "Provider K.K.",
+            400_000_000_100 + index as u64,
+            &["materialMaker"],
+        );
+        tsunagu::network::onboard(&client, &network.operator, &company, &provider)
+            .await
+            .unwrap();
+        provider
+            .connector
+            .create_policy_definition(tsunagu_engine::NewPolicyDefinition {
+                id: Some("open".into()),
+                policy: json!({"@type": "Set", "permission": [{"action": "use"}]}),
+            })
+            .await
+            .unwrap();
+        provider
+            .connector
+            .create_asset(tsunagu_engine::NewAssetRequest {
+                id: Some("data".into()),
+                properties: Default::default(),
+                http_source: None,
+                media_type: None,
+            })
+            .await
+            .unwrap();
+        provider
+            .connector
+            .create_contract_definition(tsunagu_engine::NewContractDefinition {
+                id: Some("def".into()),
+                access_policy_id: "open".into(),
+                contract_policy_id: "open".into(),
+                assets: tsunagu_core::AssetSelector::All,
+            })
+            .await
+            .unwrap();
+        let seen = |node: &tsunagu::node::Node| {
+            let provider_id = provider.participant_id().to_owned();
+            let url = provider.dsp_url();
+            let connector = node.connector.clone();
+            async move {
+                let (catalog, _) = connector
+                    .request_catalog(
+                        &provider_id,
+                        &url,
+                        serde_json::from_str(CATALOG_REQUEST).unwrap(),
+                    )
+                    .await
+                    .unwrap();
+                catalog["dataset"].as_array().map_or(0, Vec::len)
+            }
+        };
+        assert_eq!(
+            seen(cells).await,
+            1,
+            "{mode}: the admitted connector sees the dataset"
+        );
+        assert_eq!(
+            seen(recycler).await,
+            0,
+            "{mode}: the refused connector sees nothing"
+        );
+    }
+}

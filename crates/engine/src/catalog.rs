@@ -152,6 +152,24 @@ impl Connector {
         }
     }
 
+    /// Whether the connector-wide admission policy lets this caller deal with us at all.
+    pub(crate) fn admits(&self, caller: &VerifiedCaller) -> bool {
+        let Some(admission) = &self.settings().admission else {
+            return true;
+        };
+        match admission.evaluate(&self.context_for(caller)) {
+            Decision::Permit { .. } => true,
+            Decision::Deny { reasons } => {
+                tracing::info!(
+                    caller = caller.participant_id(),
+                    ?reasons,
+                    "admission policy refuses caller"
+                );
+                false
+            }
+        }
+    }
+
     pub(crate) async fn load_policy(&self, id: &str) -> Result<Option<Policy>, EngineError> {
         let Some(definition) = self.store().policy_definition(id).await? else {
             return Ok(None);
@@ -171,6 +189,9 @@ impl Connector {
         &self,
         caller: &VerifiedCaller,
     ) -> Result<Vec<(ContractDefinition, Policy)>, EngineError> {
+        if !self.admits(caller) {
+            return Ok(Vec::new());
+        }
         let context = self.context_for(caller);
         let mut visible = Vec::new();
         for definition in self.store().contract_definitions(Page::ALL).await? {
@@ -267,6 +288,9 @@ impl Connector {
     ) -> Result<(OfferId, Policy), EngineError> {
         let unknown =
             || EngineError::BadRequest(format!("offer {offer_id} is not known to this provider"));
+        if !self.admits(caller) {
+            return Err(unknown());
+        }
         let offer = OfferId::decode(offer_id).ok_or_else(unknown)?;
         let definition = self
             .store()

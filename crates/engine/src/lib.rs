@@ -88,6 +88,11 @@ pub struct Settings {
     pub poll_interval: Duration,
     /// Size of the chunks in which stored asset bytes are kept.
     pub chunk_size: usize,
+    /// Who may deal with this connector at all (report §5.1 ①: named connectors, connectors
+    /// with given attributes, or a security profile), as an ODRL policy evaluated against
+    /// every caller before any access policy. A caller it refuses sees an empty catalog and
+    /// gets 404 for everything else. `None` admits every authenticated caller.
+    pub admission: Option<tsunagu_policy::Policy>,
 }
 
 impl Settings {
@@ -102,6 +107,7 @@ impl Settings {
             batch: 64,
             poll_interval: Duration::from_millis(500),
             chunk_size: 1 << 20,
+            admission: None,
         }
     }
 

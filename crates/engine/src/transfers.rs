@@ -158,6 +158,9 @@ impl Connector {
         caller: &VerifiedCaller,
         request: TransferRequestIn,
     ) -> Result<(Transfer, TransferState), EngineError> {
+        if !self.admits(caller) {
+            return Err(EngineError::NotFound);
+        }
         if let Some(existing) = self
             .store()
             .transfer_by_pid(Role::Provider, Pid::Consumer, &request.consumer_pid)
