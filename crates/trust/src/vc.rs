@@ -435,7 +435,7 @@ fn check_mirrors(credential: &Credential, mirrors: &Map<String, Value>) -> Resul
     }
     if let Some(sub) = mirrors.get("sub") {
         let sub = sub.as_str();
-        if !credential.subject_ids().iter().any(|id| *id == sub) {
+        if !credential.subject_ids().contains(&sub) {
             return Err(conflict("sub", "credentialSubject.id"));
         }
     }
