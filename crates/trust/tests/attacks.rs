@@ -653,3 +653,20 @@ fn error_messages_carry_no_key_material() {
     assert!(!error.contains(&public_x), "{error}");
     assert!(!error.contains(&token), "{error}");
 }
+
+#[test]
+fn untrusted_issuer_is_refused_before_its_did_is_resolved() {
+    let mut world = World::new();
+    // A stranger whose DID the resolver does not know: had the verifier tried to resolve it
+    // (for did:web, a fetch from an address the stranger chose), the error would say so.
+    let stranger = KeyPair::generate(&mut world.rng);
+    let mut credential = world.credential("MembershipCredential", json!({"id": CELL}));
+    credential.issuer = "did:web:stranger.example".to_owned();
+    let jwt = tsunagu_trust::vc::issue_vc_jwt(&credential, &stranger, "did:web:stranger.example")
+        .unwrap();
+    let error = expect_error(verify_vc(&world, &jwt));
+    assert!(
+        matches!(error, TrustError::UntrustedIssuer { .. }),
+        "{error}"
+    );
+}
