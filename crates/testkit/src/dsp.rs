@@ -160,6 +160,7 @@ impl DspSchemas {
         }
         let retriever = BundleRetriever {
             documents: Arc::new(by_uri),
+            bundle: "DSP 2025-1",
         };
 
         let mut validators = BTreeMap::new();
@@ -205,29 +206,7 @@ impl DspSchemas {
                 "(root): unknown schema {schema:?} (known: {known})"
             )]);
         };
-        let errors: Vec<String> = validator
-            .iter_errors(instance)
-            .map(|error| {
-                let pointer = error.instance_path.as_str();
-                let mut message = error.to_string();
-                if message.chars().count() > MAX_MESSAGE_CHARS {
-                    message = message.chars().take(MAX_MESSAGE_CHARS).collect();
-                    message.push_str("...");
-                }
-                let mut line = String::new();
-                let _ = write!(
-                    line,
-                    "{}: {message} (schema: {schema}#{})",
-                    if pointer.is_empty() {
-                        "(root)"
-                    } else {
-                        pointer
-                    },
-                    error.schema_path.as_str()
-                );
-                line
-            })
-            .collect();
+        let errors = validation_errors(validator, schema, instance);
         if errors.is_empty() {
             Ok(())
         } else {
@@ -320,11 +299,13 @@ pub fn dsp_examples(spec_dir: &Path) -> Vec<(PathBuf, Value)> {
     examples
 }
 
-/// Serves the bundle's schemas for `https://w3id.org/dspace/2025/1/...` and
-/// refuses everything else.
+/// Serves a bundle's schemas by absolute URI (without fragment) and refuses
+/// everything else.
 #[derive(Clone)]
-struct BundleRetriever {
-    documents: Arc<HashMap<String, Value>>,
+pub(crate) struct BundleRetriever {
+    pub(crate) documents: Arc<HashMap<String, Value>>,
+    /// Named in the error for an unknown URI, e.g. `DSP 2025-1`.
+    pub(crate) bundle: &'static str,
 }
 
 impl Retrieve for BundleRetriever {
@@ -336,14 +317,15 @@ impl Retrieve for BundleRetriever {
         match self.documents.get(key) {
             Some(document) => Ok(document.clone()),
             None => Err(format!(
-                "{key} is not a schema of the local DSP 2025-1 bundle (network access is disabled in tests)"
+                "{key} is not a schema of the local {} bundle (network access is disabled in tests)",
+                self.bundle
             )
             .into()),
         }
     }
 }
 
-fn strip_fragment(uri: &str) -> &str {
+pub(crate) fn strip_fragment(uri: &str) -> &str {
     uri.split_once('#').map_or(uri, |(base, _)| base)
 }
 
@@ -372,8 +354,41 @@ fn normalise_refs(value: &mut Value) {
     }
 }
 
+/// Every error of `validator` on `instance`, one line each:
+/// `<JSON pointer of the instance location>: <what is wrong> (schema: <schema>#<JSON pointer
+/// of the failing keyword>)`, the root shown as `(root)`.
+pub(crate) fn validation_errors(
+    validator: &Validator,
+    schema: &str,
+    instance: &Value,
+) -> Vec<String> {
+    validator
+        .iter_errors(instance)
+        .map(|error| {
+            let pointer = error.instance_path.as_str();
+            let mut message = error.to_string();
+            if message.chars().count() > MAX_MESSAGE_CHARS {
+                message = message.chars().take(MAX_MESSAGE_CHARS).collect();
+                message.push_str("...");
+            }
+            let mut line = String::new();
+            let _ = write!(
+                line,
+                "{}: {message} (schema: {schema}#{})",
+                if pointer.is_empty() {
+                    "(root)"
+                } else {
+                    pointer
+                },
+                error.schema_path.as_str()
+            );
+            line
+        })
+        .collect()
+}
+
 /// The `*.json` files directly in `dir`, sorted.
-fn json_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub(crate) fn json_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry
@@ -387,7 +402,7 @@ fn json_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn read_json(path: &Path) -> anyhow::Result<Value> {
+pub(crate) fn read_json(path: &Path) -> anyhow::Result<Value> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))

@@ -10,6 +10,10 @@
 //! * [`DspSchemas`] / [`dsp_examples`]: the official Eclipse Dataspace Protocol
 //!   2025-1 JSON Schemas, compiled once, with every `$ref` served from the bundle
 //!   (never from the network) and the known `#definitions/X` defect normalised;
+//! * [`DcpSchemas`] / [`dcp_examples`]: the official Decentralized Claims
+//!   Protocol 1.0.1 JSON Schemas, compiled the same way (the bundle's context
+//!   schema `$id` mismatch and the missing Presentation Exchange schemas are
+//!   absorbed in memory);
 //! * [`TempPostgres`] / [`shared_postgres`] / [`fresh_postgres_database`]: a
 //!   throwaway PostgreSQL cluster in a temporary directory, so store tests can
 //!   run against a real server without any setup on the machine beyond the
@@ -29,10 +33,12 @@
 //! # }
 //! ```
 
+mod dcp;
 mod dsp;
 mod postgres;
 mod spec;
 
+pub use dcp::{DcpSchemas, dcp_examples};
 pub use dsp::{DspSchemas, dsp_examples};
 pub use postgres::{TempPostgres, fresh_postgres_database, shared_postgres};
 pub use spec::{require_spec, spec_dir, workspace_root};

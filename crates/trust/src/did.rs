@@ -408,7 +408,7 @@ pub enum VerificationReference {
     /// The id of a method in `verificationMethod`.
     Reference(String),
     /// A method only usable for this relationship.
-    Embedded(VerificationMethod),
+    Embedded(Box<VerificationMethod>),
 }
 
 /// A DID document service entry.
@@ -626,7 +626,7 @@ impl DidDocument {
         .into_iter()
         .flatten()
         .filter_map(|entry| match entry {
-            VerificationReference::Embedded(method) => Some(method),
+            VerificationReference::Embedded(method) => Some(method.as_ref()),
             VerificationReference::Reference(_) => None,
         });
         for method in self.verification_method.iter().chain(embedded) {

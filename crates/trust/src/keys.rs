@@ -4,6 +4,11 @@
 //! Private keys never appear in `Debug` output, error messages or the DID document. The
 //! storage form [`KeyRingFile`] does hold them (base64url); the caller writes it to a file
 //! only its own user can read (mode 0600).
+//!
+//! A retired key disappears from the DID document ([`crate::did::DidDocument::for_key_ring`]
+//! lists [`KeyRing::verification_keys`]), and with it every signature it made: an issuer
+//! rotates with a grace period that covers the lifetime of the credentials it signed, or
+//! re-issues them.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

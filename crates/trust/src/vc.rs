@@ -275,20 +275,37 @@ impl VerifiedCredential {
 /// Verifies a `vc+jwt`:
 ///
 /// 1. `typ` is `vc+jwt`;
-/// 2. the `kid` names a key of the issuer's DID (a `kid` of another DID is refused), listed
+/// 2. the issuer is trusted for at least one of the credential's specific types (decided on
+///    the claimed issuer and types *before* the issuer's DID is resolved, so that nobody can
+///    make the verifier fetch from an address of their choosing);
+/// 3. the `kid` names a key of the issuer's DID (a `kid` of another DID is refused), listed
 ///    under `assertionMethod`, and the signature verifies with it;
-/// 3. the payload is a VC 2.0 credential and its JWT mirrors agree with it;
-/// 4. `now` lies within `validFrom`..`validUntil` (and `nbf`..`exp`), with [`CLOCK_SKEW`];
-/// 5. the issuer is trusted for at least one of the credential's specific types;
+/// 4. the payload is a VC 2.0 credential and its JWT mirrors agree with it;
+/// 5. `now` lies within `validFrom`..`validUntil` (and `nbf`..`exp`), with [`CLOCK_SKEW`];
 /// 6. every `BitstringStatusListEntry` with purpose `revocation` or `suspension` points to a
-///    clear bit of a status list credential that itself verifies (steps 1-4) and whose issuer
-///    is trusted for `BitstringStatusListCredential`.
+///    clear bit of a status list credential that itself verifies (steps 1-5, its issuer
+///    trusted for `BitstringStatusListCredential`). A status that cannot be checked (unknown
+///    entry type, unreachable list) fails the credential.
 pub async fn verify_vc_jwt(
     jwt: &str,
     context: &TrustContext<'_>,
     now: DateTime<Utc>,
 ) -> Result<VerifiedCredential, TrustError> {
-    let credential = verify_secured_credential(jwt, context.resolver, now).await?;
+    // The trust decision needs only the claimed issuer and types, so it comes first: an
+    // untrusted issuer's DID is never resolved (no fetch from an address a stranger chose).
+    let trusted = context.trusted_issuers;
+    let issuer_trusted = |issuer: &str, types: &[String]| {
+        let specific = types.iter().filter(|t| *t != VERIFIABLE_CREDENTIAL);
+        if specific.clone().any(|t| trusted.is_trusted(t, issuer)) {
+            Ok(())
+        } else {
+            Err(TrustError::UntrustedIssuer {
+                issuer: truncate_for_message(issuer),
+                types: specific.map(String::as_str).collect::<Vec<_>>().join(", "),
+            })
+        }
+    };
+    let credential = verify_secured_credential(jwt, context.resolver, issuer_trusted, now).await?;
     let types: Vec<String> = credential
         .specific_types()
         .filter(|t| context.trusted_issuers.is_trusted(t, &credential.issuer))
@@ -311,12 +328,18 @@ pub async fn verify_vc_jwt(
     })
 }
 
-/// Steps 1-4 of [`verify_vc_jwt`]: a genuine, currently valid credential, trusted or not.
-async fn verify_secured_credential(
+/// Steps 1-5 of [`verify_vc_jwt`]: a genuine, currently valid credential.
+/// `trusted_before_resolving` judges the claimed issuer and types before the issuer's DID is
+/// resolved.
+async fn verify_secured_credential<F>(
     jwt: &str,
     resolver: &dyn DidResolver,
+    trusted_before_resolving: F,
     now: DateTime<Utc>,
-) -> Result<Credential, TrustError> {
+) -> Result<Credential, TrustError>
+where
+    F: Fn(&str, &[String]) -> Result<(), TrustError>,
+{
     let (header, unverified) = jws::decode_unverified(jwt)?;
     if header.typ.as_deref() != Some(VC_JWT_TYP) {
         return Err(TrustError::WrongTokenType {
@@ -325,6 +348,16 @@ async fn verify_secured_credential(
         });
     }
     let issuer = unverified_issuer(&unverified)?;
+    let claimed_types: Vec<String> = match unverified.get("type") {
+        Some(Value::String(one)) => vec![one.clone()],
+        Some(Value::Array(many)) => many
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    };
+    trusted_before_resolving(&issuer, &claimed_types)?;
     let document = resolve_checked(resolver, &issuer).await?;
     let key = document.key_for(header.kid.as_deref(), Relationship::AssertionMethod)?;
     let (_, payload) = jws::verify(jwt, &key)?;
@@ -435,7 +468,7 @@ fn check_mirrors(credential: &Credential, mirrors: &Map<String, Value>) -> Resul
     }
     if let Some(sub) = mirrors.get("sub") {
         let sub = sub.as_str();
-        if !credential.subject_ids().iter().any(|id| *id == sub) {
+        if !credential.subject_ids().contains(&sub) {
             return Err(conflict("sub", "credentialSubject.id"));
         }
     }
@@ -537,27 +570,28 @@ async fn fetch_status_list(
         reason,
     };
     let jwt = context.status_lists.status_list_credential(url).await?;
-    let list_credential = verify_secured_credential(&jwt, context.resolver, now)
-        .await
-        .map_err(|error| list_error(format!("status list credential does not verify: {error}")))?;
-    if !list_credential
-        .types
-        .iter()
-        .any(|t| t == STATUS_LIST_CREDENTIAL_TYPE)
-    {
-        return Err(list_error(format!(
-            "credential is not a {STATUS_LIST_CREDENTIAL_TYPE}"
-        )));
-    }
-    if !context
-        .trusted_issuers
-        .is_trusted(STATUS_LIST_CREDENTIAL_TYPE, &list_credential.issuer)
-    {
-        return Err(TrustError::UntrustedIssuer {
-            issuer: list_credential.issuer.clone(),
-            types: STATUS_LIST_CREDENTIAL_TYPE.to_owned(),
-        });
-    }
+    let trusted = context.trusted_issuers;
+    let list_issuer_trusted = |issuer: &str, types: &[String]| {
+        if !types.iter().any(|t| t == STATUS_LIST_CREDENTIAL_TYPE) {
+            Err(list_error(format!(
+                "credential is not a {STATUS_LIST_CREDENTIAL_TYPE}"
+            )))
+        } else if !trusted.is_trusted(STATUS_LIST_CREDENTIAL_TYPE, issuer) {
+            Err(TrustError::UntrustedIssuer {
+                issuer: truncate_for_message(issuer),
+                types: STATUS_LIST_CREDENTIAL_TYPE.to_owned(),
+            })
+        } else {
+            Ok(())
+        }
+    };
+    let list_credential =
+        verify_secured_credential(&jwt, context.resolver, list_issuer_trusted, now)
+            .await
+            .map_err(|error| match error {
+                TrustError::UntrustedIssuer { .. } | TrustError::StatusList { .. } => error,
+                other => list_error(format!("status list credential does not verify: {other}")),
+            })?;
     if list_credential.id.as_deref().is_some_and(|id| id != url) {
         return Err(list_error(
             "the credential served there has another id".to_owned(),

@@ -381,6 +381,32 @@ mod tests {
         );
     }
 
+    /// Servers await these futures inside request handlers, which must be `Send`.
+    #[test]
+    fn verification_futures_are_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let resolver = crate::did::StaticResolver::new();
+        let status_lists = crate::status_list::StaticStatusLists::new();
+        let trusted_issuers = crate::vc::TrustedIssuers::new();
+        let context = TrustContext {
+            resolver: &resolver,
+            status_lists: &status_lists,
+            trusted_issuers: &trusted_issuers,
+        };
+        let now = DateTime::from_timestamp(0, 0).unwrap();
+        let expectations = PresentationExpectations {
+            audience: "a",
+            holder: "h",
+            nonce: None,
+        };
+        assert_send(&verify_vp_jwt("x", &expectations, &context, now));
+        assert_send(&verify_vc_jwt("x", &context, now));
+        let cache = crate::dcp::ReplayCache::default();
+        assert_send(&crate::dcp::verify_self_issued_token(
+            "x", "a", &resolver, &cache, now,
+        ));
+    }
+
     #[test]
     fn holder_and_iss_must_agree() {
         assert_eq!(
