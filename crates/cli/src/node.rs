@@ -266,7 +266,17 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
     if let Some(identity) = &identity {
         public = public.merge(tsunagu_server::identity_router(identity.clone()));
     }
-    let management = tsunagu_server::management_router(state);
+    let mut management = tsunagu_server::management_router(state);
+    if let Some(identity) = &identity {
+        let key_file = std::path::PathBuf::from(&config.key_file);
+        let persist: tsunagu_server::identity::PersistKeys =
+            Arc::new(move |keys| write_keys(&key_file, keys).map_err(|error| format!("{error:#}")));
+        management = management.merge(tsunagu_server::identity_management_router(
+            identity.clone(),
+            config.management_api_key.expose(),
+            persist,
+        ));
+    }
     let mut servers = Vec::new();
     match management_listener {
         Some(listener) => {

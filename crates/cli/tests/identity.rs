@@ -360,3 +360,102 @@ async fn admission_policies_admit_named_attributed_or_certified_connectors_only(
         );
     }
 }
+
+/// Key rotation without downtime: the company rotates its signing key through the management
+/// API; the new key is saved to the key file and used at once, partners that cached the old
+/// DID document fetch it again, and a token signed with the old key still verifies during the
+/// grace period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_key_is_used_at_once_and_the_old_one_verifies_during_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let network = network(dir.path()).await;
+    let provider = &network.member("provider").node;
+    let member = network.member("consumer");
+    let consumer = &member.node;
+    let client = reqwest::Client::new();
+    let provider_dsp = provider.dsp_url();
+    let catalog = || {
+        consumer.connector.request_catalog(
+            provider.participant_id(),
+            &provider_dsp,
+            serde_json::from_str(CATALOG_REQUEST).unwrap(),
+        )
+    };
+    catalog().await.expect("before rotation");
+    let identity = consumer.identity.as_ref().unwrap();
+    let signed_with_old_key = identity
+        .self_issued_token(provider.participant_id(), Utc::now())
+        .unwrap();
+
+    let rotate_url = format!("{}/v3/identity/keys/rotate", consumer.management_url());
+    let refused = client
+        .post(&rotate_url)
+        .header("x-api-key", "wrong-key-0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 401);
+    let bad = client
+        .post(&rotate_url)
+        .header("x-api-key", member.config.management_api_key.expose())
+        .json(&json!({"graceSeconds": -5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    let rotated: Value = client
+        .post(&rotate_url)
+        .header("x-api-key", member.config.management_api_key.expose())
+        .json(&json!({"graceSeconds": 3600}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let new_kid = rotated["activeKey"]["kid"].as_str().unwrap().to_owned();
+    let old_kids: Vec<&str> = rotated["retiringKeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(old_kids.len(), 1);
+    assert_ne!(old_kids[0], new_kid);
+    assert!(
+        rotated.to_string().find("privateKey").is_none(),
+        "no key material in the answer"
+    );
+
+    // Saved for the next start.
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(&member.config.key_file).unwrap()).unwrap();
+    assert_eq!(file["active"]["kid"], new_kid.as_str());
+    // Both keys are in the DID document.
+    let document: Value = client
+        .get(format!("{}/.well-known/did.json", consumer.public_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(document["verificationMethod"].as_array().unwrap().len(), 2);
+
+    // The provider cached the old document; it refetches it (rate-limited) and lets us in.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        match catalog().await {
+            Ok(_) => break,
+            Err(error) if std::time::Instant::now() < deadline => {
+                assert!(error.to_string().contains("401"), "{error}");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(error) => panic!("the rotated key was never accepted: {error}"),
+        }
+    }
+    // A token signed with the old key before rotation still verifies in the grace period.
+    let (status, body) =
+        catalog_with(&client, &provider.dsp_url(), Some(&signed_with_old_key)).await;
+    assert_eq!(status, 200, "{body}");
+}

@@ -315,6 +315,10 @@ struct TtlCache<V> {
     entries: Mutex<HashMap<String, (Instant, V)>>,
 }
 
+/// A cached DID document is refetched on demand (a token naming an unknown key) at most
+/// this often per DID.
+const FORCED_REFRESH_INTERVAL: Duration = Duration::from_secs(2);
+
 impl<V: Clone> TtlCache<V> {
     fn new() -> Self {
         TtlCache {
@@ -328,6 +332,19 @@ impl<V: Clone> TtlCache<V> {
             .get(key)
             .filter(|(until, _)| *until > Instant::now())
             .map(|(_, value)| value.clone())
+    }
+
+    /// Removes `key` if it was stored more than `min_age` ago (entries live `ttl` from their
+    /// insertion, so their age is `ttl - remaining`).
+    fn remove_older_than(&self, key: &str, ttl: Duration, min_age: Duration) {
+        let mut entries = self.entries.lock().expect("cache lock");
+        let old_enough = entries.get(key).is_some_and(|(until, _)| {
+            let inserted = until.checked_sub(ttl).unwrap_or_else(Instant::now);
+            inserted.elapsed() >= min_age
+        });
+        if old_enough {
+            entries.remove(key);
+        }
     }
 
     fn put(&self, key: String, value: V, ttl: Duration) {
@@ -397,6 +414,11 @@ impl DidResolver for HttpDidResolver {
         self.cache
             .put(did.to_owned(), document.clone(), DID_DOCUMENT_TTL);
         Ok(document)
+    }
+
+    fn forget(&self, did: &str) {
+        self.cache
+            .remove_older_than(did, DID_DOCUMENT_TTL, FORCED_REFRESH_INTERVAL);
     }
 }
 
@@ -590,14 +612,24 @@ impl Authenticator for DcpAuthenticator {
             AuthFailure("a DCP self-issued ID token is required (Authorization: Bearer)".into())
         })?;
         let now = Utc::now();
-        let claims = tsunagu_trust::dcp::verify_self_issued_token(
-            token,
-            self.identity.did(),
-            self.resolver.as_ref(),
-            &self.replay,
-            now,
-        )
-        .await
+        let verify = || {
+            tsunagu_trust::dcp::verify_self_issued_token(
+                token,
+                self.identity.did(),
+                self.resolver.as_ref(),
+                &self.replay,
+                now,
+            )
+        };
+        let claims = match verify().await {
+            // The caller may have rotated its key since we cached its DID document: fetch
+            // the document again (the resolver limits how often) and try once more.
+            Err(TrustError::NoMatchingKey { did, .. }) => {
+                self.resolver.forget(&did);
+                verify().await
+            }
+            other => other,
+        }
         .map_err(|error| AuthFailure(error.to_string()))?;
         let attributes = self
             .attributes_of(&claims.iss, claims.token.as_deref(), now)
@@ -661,4 +693,146 @@ pub async fn fetch_credentials_from_operator(
                 .collect()
         })
         .unwrap_or_default())
+}
+
+/// Saves a rotated key ring (to the key file); called before the rotation is answered.
+pub type PersistKeys = Arc<dyn Fn(&KeyRing) -> Result<(), String> + Send + Sync>;
+
+#[derive(Clone)]
+struct IdentityAdmin {
+    identity: Arc<ConnectorIdentity>,
+    api_key_sha256: [u8; 32],
+    persist: PersistKeys,
+}
+
+/// The company's own view of its identity, under the management API (`X-Api-Key`):
+/// `GET /management/v3/identity` (DID, keys, credentials held) and
+/// `POST /management/v3/identity/keys/rotate` `{"graceSeconds": n}` (a new signing key; the old
+/// one stays in the DID document, and verifies, for the grace period; default one day).
+pub fn identity_management_router(
+    identity: Arc<ConnectorIdentity>,
+    api_key: &str,
+    persist: PersistKeys,
+) -> Router {
+    use sha2::Digest;
+    Router::new()
+        .route("/management/v3/identity", get(identity_view))
+        .route("/management/v3/identity/keys/rotate", post(rotate_key))
+        .with_state(IdentityAdmin {
+            identity,
+            api_key_sha256: sha2::Sha256::digest(api_key.as_bytes()).into(),
+            persist,
+        })
+}
+
+fn management_problem(status: StatusCode, detail: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        json!({"type": "about:blank", "title": status.canonical_reason().unwrap_or("error"),
+               "status": status.as_u16(), "detail": detail})
+        .to_string(),
+    )
+        .into_response()
+}
+
+fn api_key_ok(admin: &IdentityAdmin, headers: &HeaderMap) -> bool {
+    use sha2::Digest;
+    let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    // Digests have a fixed length, so the comparison time says nothing about the key.
+    let digest: [u8; 32] = sha2::Sha256::digest(key.as_bytes()).into();
+    digest == admin.api_key_sha256
+}
+
+impl ConnectorIdentity {
+    fn view(&self, now: DateTime<Utc>) -> Value {
+        let keys = self.keys.read().expect("keys lock");
+        let credentials: Vec<Value> = self
+            .credentials()
+            .iter()
+            .filter_map(|jwt| tsunagu_trust::jws::decode_unverified(jwt).ok())
+            .map(|(_, payload)| {
+                json!({
+                    "id": payload["id"],
+                    "type": payload["type"],
+                    "issuer": payload["issuer"],
+                    "validUntil": payload["validUntil"],
+                })
+            })
+            .collect();
+        json!({
+            "did": self.did,
+            "activeKey": {"kid": keys.active().kid(), "since": keys.active_since()},
+            "retiringKeys": keys.retiring().iter().filter(|k| k.retire_after > now)
+                .map(|k| json!({"kid": k.kid, "retireAfter": k.retire_after})).collect::<Vec<_>>(),
+            "credentials": credentials,
+        })
+    }
+}
+
+async fn identity_view(State(admin): State<IdentityAdmin>, headers: HeaderMap) -> Response {
+    if !api_key_ok(&admin, &headers) {
+        return management_problem(
+            StatusCode::UNAUTHORIZED,
+            "a valid X-Api-Key header is required",
+        );
+    }
+    Json(admin.identity.view(Utc::now())).into_response()
+}
+
+async fn rotate_key(
+    State(admin): State<IdentityAdmin>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if !api_key_ok(&admin, &headers) {
+        return management_problem(
+            StatusCode::UNAUTHORIZED,
+            "a valid X-Api-Key header is required",
+        );
+    }
+    let grace_seconds = if body.is_empty() {
+        86_400
+    } else {
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(value) => match value.get("graceSeconds") {
+                None => 86_400,
+                Some(seconds) => match seconds.as_i64() {
+                    Some(seconds) if (0..=90 * 86_400).contains(&seconds) => seconds,
+                    _ => {
+                        return management_problem(
+                            StatusCode::BAD_REQUEST,
+                            "graceSeconds must be a whole number of seconds from 0 to 7776000 (90 days)",
+                        );
+                    }
+                },
+            },
+            Err(error) => {
+                return management_problem(
+                    StatusCode::BAD_REQUEST,
+                    &format!("body is not JSON: {error}"),
+                );
+            }
+        }
+    };
+    let now = Utc::now();
+    let rotated = admin
+        .identity
+        .rotate_key(now, chrono::Duration::seconds(grace_seconds));
+    if let Err(error) = (admin.persist)(&rotated) {
+        // The new key is in use already; say so plainly, the operator must fix the file.
+        tracing::error!(%error, "the rotated key ring could not be saved");
+        return management_problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the key was rotated but could not be saved; it will be lost on restart",
+        );
+    }
+    tracing::info!(
+        kid = rotated.active().kid(),
+        grace_seconds,
+        "signing key rotated"
+    );
+    Json(admin.identity.view(now)).into_response()
 }

@@ -26,7 +26,7 @@ use tsunagu_engine::Connector;
 pub use auth::{AuthFailure, Authenticator, CallerIdentityHeaders, DevHeaderAuthenticator};
 pub use identity::{
     ConnectorIdentity, DcpAuthenticator, HttpDidResolver, HttpStatusLists, OutboundIdentity,
-    identity_router,
+    identity_management_router, identity_router,
 };
 pub use peer::{HttpPeer, http_client};
 

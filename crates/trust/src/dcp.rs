@@ -97,7 +97,7 @@ pub fn issue_self_issued_token<R: RngCore + CryptoRng>(
     };
     // A struct of strings and integers always serialises.
     let payload = serde_json::to_value(&claims).unwrap_or_default();
-    let header = JwsHeader::new(SELF_ISSUED_TOKEN_TYP, format!("{did}#{}", key.kid()));
+    let header = JwsHeader::new(SELF_ISSUED_TOKEN_TYP, crate::did::key_id_url(did, key));
     Ok(jws::sign(header, &payload, key))
 }
 

@@ -200,6 +200,16 @@ fn decode_multibase_key(multibase: &str) -> Result<PublicKey, String> {
     }
 }
 
+/// The DID URL that names `key` in `did`'s document, for a JWS `kid` header: `did#<kid>` for
+/// documents made by [`DidDocument::for_key_ring`], and `did#<multibase>` for a `did:key`,
+/// whose one method is named after the key itself.
+pub fn key_id_url(did: &str, key: &crate::keys::KeyPair) -> String {
+    match did.strip_prefix("did:key:") {
+        Some(multibase) => format!("{did}#{multibase}"),
+        None => format!("{did}#{}", key.kid()),
+    }
+}
+
 /// The DID document of a `did:key` (Ed25519 or P-256), with its single verification method
 /// (`did:key:z...#z...`, a `JsonWebKey2020`) in every verification relationship.
 pub fn resolve_did_key(did: &str) -> Result<DidDocument, TrustError> {
@@ -685,6 +695,11 @@ fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Value>,
 pub trait DidResolver: Send + Sync {
     /// The document of `did`, or why it cannot be had.
     async fn resolve(&self, did: &str) -> Result<DidDocument, TrustError>;
+
+    /// Drops a cached document of `did`, if the resolver caches, because a token named a key
+    /// the cached copy lacks (the signer may have rotated its key since). A resolver may
+    /// refuse to forget too often, so that forged key ids cannot force a fetch per request.
+    fn forget(&self, _did: &str) {}
 }
 
 /// Resolves through `resolver` and checks that the document is about `did`.

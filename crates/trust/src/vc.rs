@@ -177,7 +177,7 @@ pub fn issue_vc_jwt(
     if let Some(until) = credential.valid_until {
         payload.insert("exp".to_owned(), until.timestamp().into());
     }
-    let header = JwsHeader::new(VC_JWT_TYP, format!("{issuer_did}#{}", issuer_key.kid()));
+    let header = JwsHeader::new(VC_JWT_TYP, crate::did::key_id_url(issuer_did, issuer_key));
     Ok(jws::sign(header, &Value::Object(payload), issuer_key))
 }
 

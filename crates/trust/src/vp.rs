@@ -75,7 +75,7 @@ pub fn make_vp_jwt<R: RngCore + CryptoRng>(
     if let Some(nonce) = target.nonce {
         payload["nonce"] = Value::String(nonce.to_owned());
     }
-    let header = JwsHeader::new(VP_JWT_TYP, format!("{holder_did}#{}", key.kid()));
+    let header = JwsHeader::new(VP_JWT_TYP, crate::did::key_id_url(holder_did, key));
     jws::sign(header, &payload, key)
 }
 

@@ -245,3 +245,32 @@ fn credentials_signed_by_a_rotated_issuer_key_verify_during_the_grace_period() {
     let error = expect_error(block_on(verify_vc_jwt(&jwt, &world.context(), world.now)));
     assert!(matches!(error, TrustError::NoMatchingKey { .. }), "{error}");
 }
+
+/// Regression: tokens signed by a `did:key` holder named the key `did#key-…`, which a did:key
+/// document does not contain (its one method is `did#<multibase>`), so they never verified.
+#[test]
+fn a_did_key_holder_signs_tokens_that_verify() {
+    let key = tsunagu_trust::keys::KeyPair::generate(&mut rand::thread_rng());
+    let did = tsunagu_trust::did::did_key_for(&key.verifying_key());
+    let now = chrono::Utc::now();
+    let token = issue_self_issued_token(
+        &key,
+        &did,
+        "did:web:verifier.example",
+        None,
+        now,
+        Duration::seconds(60),
+        &mut rand::thread_rng(),
+    )
+    .unwrap();
+    let resolver = tsunagu_trust::did::StaticResolver::new();
+    let claims = block_on(verify_self_issued_token(
+        &token,
+        "did:web:verifier.example",
+        &resolver,
+        &ReplayCache::default(),
+        now,
+    ))
+    .unwrap();
+    assert_eq!(claims.iss, did);
+}
