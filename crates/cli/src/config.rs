@@ -55,6 +55,17 @@ pub struct Config {
     pub database_connections: u32,
     /// The key the company's own tools send in `X-Api-Key` to the management API.
     pub management_api_key: Secret,
+    /// PEM certificate chain for HTTPS on the listeners. With `tls_key_file`, the connector
+    /// speaks only HTTPS; empty: plain HTTP (behind a TLS-terminating proxy).
+    #[serde(default)]
+    pub tls_cert_file: String,
+    /// PEM private key of `tls_cert_file`.
+    #[serde(default)]
+    pub tls_key_file: String,
+    /// Extra PEM root certificates this connector trusts when it calls others (a private CA,
+    /// or the self-signed certificate of a local network). Empty: the public web roots only.
+    #[serde(default)]
+    pub tls_ca_file: String,
     /// The connector's signing keys (a JSON key ring, created on first start, mode 0600).
     #[serde(default = "default_key_file")]
     pub key_file: String,
@@ -121,7 +132,7 @@ fn default_log() -> String {
 }
 
 /// The keys of `Config`, for the environment overlay and the example-file test.
-pub const KEYS: [&str; 19] = [
+pub const KEYS: [&str; 22] = [
     "participant_id",
     "bind",
     "management_bind",
@@ -129,6 +140,9 @@ pub const KEYS: [&str; 19] = [
     "database_url",
     "database_connections",
     "management_api_key",
+    "tls_cert_file",
+    "tls_key_file",
+    "tls_ca_file",
     "key_file",
     "trusted_issuers",
     "operator_url",
@@ -165,6 +179,9 @@ impl Config {
 
     pub fn check(&self) -> anyhow::Result<()> {
         self.admission()?;
+        if self.tls_cert_file.is_empty() != self.tls_key_file.is_empty() {
+            bail!("tls_cert_file and tls_key_file go together: set both for HTTPS, or neither");
+        }
         if self.dev_insecure_identity && self.participant_id.trim().is_empty() {
             bail!("participant_id must not be empty with dev_insecure_identity");
         }
@@ -193,9 +210,14 @@ impl Config {
         Ok(())
     }
 
+    pub fn tls(&self) -> bool {
+        !self.tls_cert_file.is_empty()
+    }
+
     pub fn public_url(&self) -> String {
         if self.public_url.is_empty() {
-            format!("http://{}", self.bind)
+            let scheme = if self.tls() { "https" } else { "http" };
+            format!("{scheme}://{}", self.bind)
         } else {
             self.public_url.trim_end_matches('/').to_owned()
         }
@@ -294,6 +316,9 @@ mod tests {
             database_url: default_database_url(),
             database_connections: 1,
             management_api_key: Secret::new("k".repeat(16)),
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
+            tls_ca_file: String::new(),
             key_file: default_key_file(),
             trusted_issuers: String::new(),
             operator_url: String::new(),

@@ -30,6 +30,18 @@ enum Command {
     },
     /// Run the scheme operator: onboarding, credentials, revocation, participant directory.
     Operator(operator::OperatorOptions),
+    /// Make a self-signed TLS certificate and key (PEM) for local use.
+    Cert {
+        /// Host names and IP addresses the certificate is for, comma-separated.
+        #[arg(long, default_value = "localhost,127.0.0.1")]
+        names: String,
+        /// Where to write the certificate.
+        #[arg(long, default_value = "tsunagu-cert.pem")]
+        cert: PathBuf,
+        /// Where to write the private key (mode 0600).
+        #[arg(long, default_value = "tsunagu-key.pem")]
+        key: PathBuf,
+    },
     /// Run a small supply chain on loopback and print each step.
     Demo {
         /// Keep the connectors' databases in this folder instead of a temporary one.
@@ -106,6 +118,25 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(url = %node.url, did = %node.did, "operator ready");
             shutdown_signal().await;
             drop(node);
+            Ok(())
+        }
+        Command::Cert { names, cert, key } => {
+            let names: Vec<String> = names
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect();
+            let (cert_pem, key_pem) = tsunagu_server::tls::self_signed(&names)?;
+            std::fs::write(&cert, cert_pem)
+                .with_context(|| format!("cannot write {}", cert.display()))?;
+            node::write_secret_file(&key, key_pem.as_bytes())?;
+            println!(
+                "wrote {} and {} (self-signed for {}); give the certificate to clients as tls_ca_file",
+                cert.display(),
+                key.display(),
+                names.join(", ")
+            );
             Ok(())
         }
         Command::Demo {

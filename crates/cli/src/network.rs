@@ -35,6 +35,7 @@ pub struct Network {
     pub operator: OperatorNode,
     pub members: Vec<Member>,
     pub dir: PathBuf,
+    pub tls: NetworkTls,
 }
 
 /// Makes a valid Japanese corporate number from a 12-digit base by computing its check digit.
@@ -65,9 +66,34 @@ impl Company {
     }
 }
 
+/// The network's self-signed certificate (for `localhost` and 127.0.0.1), which every
+/// listener serves and every client trusts: the whole loopback network speaks HTTPS and
+/// resolves `did:web` over HTTPS, as a real deployment does.
+pub struct NetworkTls {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+}
+
+impl NetworkTls {
+    pub fn create(dir: &Path) -> anyhow::Result<NetworkTls> {
+        let (cert, key) =
+            tsunagu_server::tls::self_signed(&["localhost".into(), "127.0.0.1".into()])?;
+        let tls = NetworkTls {
+            cert_file: dir.join("network-cert.pem"),
+            key_file: dir.join("network-key.pem"),
+        };
+        std::fs::write(&tls.cert_file, cert)?;
+        crate::node::write_secret_file(&tls.key_file, key.as_bytes())?;
+        Ok(tls)
+    }
+}
+
 /// Starts the operator in `dir`.
-pub async fn start_operator(dir: &Path) -> anyhow::Result<OperatorNode> {
+pub async fn start_operator(dir: &Path, tls: &NetworkTls) -> anyhow::Result<OperatorNode> {
     operator::start(&OperatorOptions {
+        tls_cert_file: tls.cert_file.display().to_string(),
+        tls_key_file: tls.key_file.display().to_string(),
+        tls_ca_file: tls.cert_file.display().to_string(),
         bind: "127.0.0.1:0".into(),
         public_url: String::new(),
         database_url: format!("sqlite:{}", dir.join("operator.sqlite").display()),
@@ -75,13 +101,13 @@ pub async fn start_operator(dir: &Path) -> anyhow::Result<OperatorNode> {
         admin_token: format!("admin-{}", uuid::Uuid::new_v4()),
         scheme_name: "BASC battery supply-chain data space (demo)".into(),
         credential_days: 365,
-        did_web_insecure_http: true,
+        did_web_insecure_http: false,
     })
     .await
 }
 
 /// The configuration of a company's connector in a loopback network.
-pub fn member_config(name: &str, dir: &Path, operator: &OperatorNode) -> Config {
+pub fn member_config(name: &str, dir: &Path, operator: &OperatorNode, tls: &NetworkTls) -> Config {
     let mut config = node::dev_config(
         "",
         format!("sqlite:{}", dir.join(format!("{name}.sqlite")).display()),
@@ -91,7 +117,9 @@ pub fn member_config(name: &str, dir: &Path, operator: &OperatorNode) -> Config 
     config.trusted_issuers = operator.did.clone();
     config.operator_url = operator.url.clone();
     config.operator_did = operator.did.clone();
-    config.did_web_insecure_http = true;
+    config.tls_cert_file = tls.cert_file.display().to_string();
+    config.tls_key_file = tls.key_file.display().to_string();
+    config.tls_ca_file = tls.cert_file.display().to_string();
     config
 }
 
@@ -146,11 +174,12 @@ pub async fn onboard(
 impl Network {
     /// Starts the operator and every company, and onboards them.
     pub async fn start(dir: &Path, companies: Vec<Company>) -> anyhow::Result<Network> {
-        let operator = start_operator(dir).await?;
-        let client = tsunagu_server::http_client()?;
+        let tls = NetworkTls::create(dir)?;
+        let operator = start_operator(dir, &tls).await?;
+        let client = crate::node::client_for(&tls.cert_file.display().to_string())?;
         let mut members = Vec::new();
         for company in companies {
-            let config = member_config(&company.name, dir, &operator);
+            let config = member_config(&company.name, dir, &operator, &tls);
             let node = node::start(&config).await?;
             onboard(&client, &operator, &company, &node)
                 .await
@@ -165,6 +194,7 @@ impl Network {
             operator,
             members,
             dir: dir.to_owned(),
+            tls,
         })
     }
 
@@ -178,6 +208,7 @@ impl Network {
     /// The JSON description of the running network (`--manifest`).
     pub fn manifest(&self) -> Value {
         json!({
+            "ca_certificate_file": self.tls.cert_file.display().to_string(),
             "operator": {
                 "url": self.operator.url,
                 "did": self.operator.did,

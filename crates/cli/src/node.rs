@@ -26,6 +26,8 @@ pub struct Node {
     pub management_addr: SocketAddr,
     /// The base URL partners use (DSP base is `<public_url>/dsp`).
     pub public_url: String,
+    /// Whether the listeners speak HTTPS.
+    pub tls: bool,
     /// The connector's DCP identity; `None` with the development authenticator.
     pub identity: Option<Arc<ConnectorIdentity>>,
     client: reqwest::Client,
@@ -48,7 +50,7 @@ impl Node {
     }
 
     pub fn management_url(&self) -> String {
-        format!("http://{}/management", self.management_addr)
+        format!("{}/management", base_url(self.management_addr, self.tls))
     }
 
     /// The participant id partners know this connector by (its DID under DCP).
@@ -113,8 +115,14 @@ pub fn load_or_create_keys(path: &std::path::Path) -> anyhow::Result<KeyRing> {
 
 /// Writes the key ring to a new file with mode 0600, then moves it into place.
 pub fn write_keys(path: &std::path::Path, keys: &KeyRing) -> anyhow::Result<()> {
-    use std::io::Write;
     let text = serde_json::to_string_pretty(&keys.to_file())?;
+    write_secret_file(path, text.as_bytes())
+}
+
+/// Writes a file readable by its owner only (mode 0600), atomically.
+pub fn write_secret_file(path: &std::path::Path, contents: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let text = contents;
     let temporary = path.with_extension("tmp");
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -126,7 +134,7 @@ pub fn write_keys(path: &std::path::Path, keys: &KeyRing) -> anyhow::Result<()> 
     let mut file = options
         .open(&temporary)
         .with_context(|| format!("cannot write the key file {}", temporary.display()))?;
-    file.write_all(text.as_bytes())?;
+    file.write_all(text)?;
     file.sync_all()?;
     std::fs::rename(&temporary, path)
         .with_context(|| format!("cannot move the key file into {}", path.display()))?;
@@ -169,14 +177,15 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
         Some(listener) => listener.local_addr()?,
         None => public_addr,
     };
+    let tls = tls_config(config)?;
     let public_url = if config.public_url.is_empty() {
-        format!("http://{public_addr}")
+        base_url(public_addr, tls.is_some())
     } else {
         config.public_url()
     };
 
     let store = open_store(config).await?;
-    let client = tsunagu_server::http_client().context("cannot build the HTTP client")?;
+    let client = client_for(&config.tls_ca_file)?;
     let (participant_id, outbound, authenticator, identity): (
         String,
         OutboundIdentity,
@@ -280,15 +289,17 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
     let mut servers = Vec::new();
     match management_listener {
         Some(listener) => {
-            servers.push(tokio::spawn(serve(public_listener, public)));
-            servers.push(tokio::spawn(serve(listener, management)));
+            servers.push(serve(public_listener, public, tls.clone())?);
+            servers.push(serve(listener, management, tls.clone())?);
         }
-        None => servers.push(tokio::spawn(serve(
+        None => servers.push(serve(
             public_listener,
             public.merge(management),
-        ))),
+            tls.clone(),
+        )?),
     }
     Ok(Node {
+        tls: tls.is_some(),
         connector,
         public_addr,
         management_addr,
@@ -301,9 +312,63 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
     })
 }
 
-async fn serve(listener: TcpListener, router: axum::Router) {
-    if let Err(error) = axum::serve(listener, router).await {
-        tracing::error!(%error, "listener stopped");
+/// Serves `router` on `listener`, over TLS when configured.
+pub fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> anyhow::Result<JoinHandle<()>> {
+    Ok(match tls {
+        None => tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, router).await {
+                tracing::error!(%error, "listener stopped");
+            }
+        }),
+        Some(config) => {
+            let listener = tsunagu_server::tls::TlsListener::new(listener, config)?;
+            tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, router).await {
+                    tracing::error!(%error, "listener stopped");
+                }
+            })
+        }
+    })
+}
+
+/// The TLS configuration from `tls_cert_file` and `tls_key_file`, if set.
+pub fn tls_config(config: &Config) -> anyhow::Result<Option<Arc<rustls::ServerConfig>>> {
+    if !config.tls() {
+        return Ok(None);
+    }
+    let cert = std::fs::read(&config.tls_cert_file)
+        .with_context(|| format!("cannot read tls_cert_file {}", config.tls_cert_file))?;
+    let key = std::fs::read(&config.tls_key_file)
+        .with_context(|| format!("cannot read tls_key_file {}", config.tls_key_file))?;
+    Ok(Some(tsunagu_server::tls::server_config(&cert, &key)?))
+}
+
+/// The HTTP client for outbound calls, trusting the extra roots in `ca_file` if one is named.
+pub fn client_for(ca_file: &str) -> anyhow::Result<reqwest::Client> {
+    let roots = if ca_file.is_empty() {
+        Vec::new()
+    } else {
+        std::fs::read(ca_file).with_context(|| format!("cannot read tls_ca_file {ca_file}"))?
+    };
+    tsunagu_server::http_client_trusting(&roots).context("cannot build the HTTP client")
+}
+
+/// `http(s)://host:port` for a bound address; a loopback address is named `localhost`, since
+/// certificates and `did:web` name hosts rather than IP addresses.
+pub fn base_url(addr: SocketAddr, tls: bool) -> String {
+    if tls {
+        let host = if addr.ip().is_loopback() {
+            "localhost".to_owned()
+        } else {
+            addr.ip().to_string()
+        };
+        format!("https://{host}:{}", addr.port())
+    } else {
+        format!("http://{addr}")
     }
 }
 
@@ -318,6 +383,9 @@ pub fn dev_config(participant_id: &str, database_url: String) -> Config {
         database_url,
         database_connections: 16,
         management_api_key: crate::config::Secret::new(format!("dev-key-{}", uuid::Uuid::new_v4())),
+        tls_cert_file: String::new(),
+        tls_key_file: String::new(),
+        tls_ca_file: String::new(),
         key_file: String::new(),
         trusted_issuers: String::new(),
         operator_url: String::new(),

@@ -52,6 +52,15 @@ pub struct OperatorOptions {
     /// How long issued credentials are valid, in days.
     #[arg(long, env = "TSUNAGU_OPERATOR_CREDENTIAL_DAYS", default_value_t = 365)]
     pub credential_days: i64,
+    /// PEM certificate chain for HTTPS (with --tls-key-file); empty: plain HTTP.
+    #[arg(long, env = "TSUNAGU_OPERATOR_TLS_CERT_FILE", default_value = "")]
+    pub tls_cert_file: String,
+    /// PEM private key of the certificate.
+    #[arg(long, env = "TSUNAGU_OPERATOR_TLS_KEY_FILE", default_value = "")]
+    pub tls_key_file: String,
+    /// Extra PEM root certificates to trust when resolving participants' did:web.
+    #[arg(long, env = "TSUNAGU_OPERATOR_TLS_CA_FILE", default_value = "")]
+    pub tls_ca_file: String,
     /// Development only: resolve participants' did:web over plain HTTP.
     #[arg(long, env = "TSUNAGU_OPERATOR_DID_WEB_INSECURE_HTTP")]
     pub did_web_insecure_http: bool,
@@ -80,8 +89,20 @@ pub async fn start(options: &OperatorOptions) -> anyhow::Result<OperatorNode> {
         .await
         .with_context(|| format!("cannot listen on {}", options.bind))?;
     let addr = listener.local_addr()?;
+    if options.tls_cert_file.is_empty() != options.tls_key_file.is_empty() {
+        anyhow::bail!("--tls-cert-file and --tls-key-file go together");
+    }
+    let tls = if options.tls_cert_file.is_empty() {
+        None
+    } else {
+        let cert = std::fs::read(&options.tls_cert_file)
+            .with_context(|| format!("cannot read {}", options.tls_cert_file))?;
+        let key = std::fs::read(&options.tls_key_file)
+            .with_context(|| format!("cannot read {}", options.tls_key_file))?;
+        Some(tsunagu_server::tls::server_config(&cert, &key)?)
+    };
     let url = if options.public_url.is_empty() {
-        format!("http://{addr}")
+        crate::node::base_url(addr, tls.is_some())
     } else {
         options.public_url.trim_end_matches('/').to_owned()
     };
@@ -121,7 +142,7 @@ pub async fn start(options: &OperatorOptions) -> anyhow::Result<OperatorNode> {
         issuer,
         chrono::Duration::days(options.credential_days.max(1)),
     );
-    let client = tsunagu_server::http_client()?;
+    let client = crate::node::client_for(&options.tls_ca_file)?;
     let state = OperatorState {
         operator,
         admin_token_sha256: Sha256::digest(options.admin_token.as_bytes()).into(),
@@ -133,11 +154,7 @@ pub async fn start(options: &OperatorOptions) -> anyhow::Result<OperatorNode> {
         did_document,
     };
     let router = operator_router(state);
-    let server = tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, router).await {
-            tracing::error!(%error, "operator listener stopped");
-        }
-    });
+    let server = crate::node::serve(listener, router, tls)?;
     Ok(OperatorNode {
         url,
         did,

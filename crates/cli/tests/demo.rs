@@ -65,7 +65,7 @@ fn the_demo_runs_the_story_and_exits_zero() {
         manifest["operator"]["url"]
             .as_str()
             .unwrap()
-            .starts_with("http://127.0.0.1:")
+            .starts_with("https://localhost:")
     );
     let participants = manifest["participants"].as_array().unwrap();
     assert_eq!(participants.len(), 3);

@@ -57,7 +57,21 @@ async fn members_authenticate_with_credentials_and_strangers_are_refused() {
     let network = network(dir.path()).await;
     let provider = &network.member("provider").node;
     let consumer = &network.member("consumer").node;
-    let client = reqwest::Client::new();
+    let client = tsunagu::node::client_for(&network.tls.cert_file.display().to_string()).unwrap();
+
+    // The listeners speak HTTPS only: plain HTTP gets no answer.
+    let plain = reqwest::Client::new()
+        .get(format!("http://{}/health", provider.public_addr))
+        .timeout(std::time::Duration::from_secs(5))
+        .send()
+        .await;
+    assert!(plain.is_err(), "plain HTTP must not be served: {plain:?}");
+    let health = client
+        .get(format!("{}/health", provider.public_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
 
     // The DID document: our did:web, a public key, the credential service, no private key.
     let document: Value = client
@@ -72,7 +86,7 @@ async fn members_authenticate_with_credentials_and_strangers_are_refused() {
     assert!(
         provider
             .participant_id()
-            .starts_with("did:web:127.0.0.1%3A")
+            .starts_with("did:web:localhost%3A")
     );
     let method = &document["verificationMethod"][0];
     assert_eq!(method["publicKeyJwk"]["crv"], "Ed25519");
@@ -182,6 +196,7 @@ async fn members_authenticate_with_credentials_and_strangers_are_refused() {
         "outsider",
         dir.path(),
         &network.operator,
+        &network.tls,
     ))
     .await
     .unwrap();
@@ -269,7 +284,7 @@ async fn admission_policies_admit_named_attributed_or_certified_connectors_only(
         .unwrap();
     let cells = &network.member("cells").node;
     let recycler = &network.member("recycler").node;
-    let client = tsunagu_server::http_client().unwrap();
+    let client = tsunagu::node::client_for(&network.tls.cert_file.display().to_string()).unwrap();
 
     let cells_number = &network.member("cells").company.corporate_number;
     let modes = [
@@ -292,7 +307,8 @@ async fn admission_policies_admit_named_attributed_or_certified_connectors_only(
     ];
     for (index, (mode, policy)) in modes.into_iter().enumerate() {
         let name = format!("provider-{mode}");
-        let mut config = tsunagu::network::member_config(&name, dir.path(), &network.operator);
+        let mut config =
+            tsunagu::network::member_config(&name, dir.path(), &network.operator, &network.tls);
         config.admission_policy = policy.to_string();
         let provider = tsunagu::node::start(&config).await.unwrap();
         let company = Company::new(
@@ -372,7 +388,7 @@ async fn a_rotated_key_is_used_at_once_and_the_old_one_verifies_during_the_grace
     let provider = &network.member("provider").node;
     let member = network.member("consumer");
     let consumer = &member.node;
-    let client = reqwest::Client::new();
+    let client = tsunagu::node::client_for(&network.tls.cert_file.display().to_string()).unwrap();
     let provider_dsp = provider.dsp_url();
     let catalog = || {
         consumer.connector.request_catalog(

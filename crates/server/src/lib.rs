@@ -17,6 +17,7 @@ mod dsp;
 pub mod identity;
 mod management;
 mod peer;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -28,7 +29,7 @@ pub use identity::{
     ConnectorIdentity, DcpAuthenticator, HttpDidResolver, HttpStatusLists, OutboundIdentity,
     identity_management_router, identity_router,
 };
-pub use peer::{HttpPeer, http_client};
+pub use peer::{HttpPeer, http_client, http_client_trusting};
 
 /// What every handler can reach.
 #[derive(Clone)]
