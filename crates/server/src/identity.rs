@@ -234,6 +234,9 @@ impl ConnectorIdentity {
 pub fn identity_router(identity: Arc<ConnectorIdentity>) -> Router {
     Router::new()
         .route("/.well-known/did.json", get(did_document))
+        // The path form (`did:web:host:company` → `https://host/company/did.json`), for a
+        // connector published under a path prefix that its proxy strips.
+        .route("/did.json", get(did_document))
         .route("/dcp/presentations/query", post(presentation_query))
         .with_state(identity)
 }
