@@ -542,3 +542,43 @@ pub async fn run_documents(store: &dyn crate::DocumentStore) {
     assert_eq!(store.journal("audit", first, 100).await.unwrap().len(), 1);
     assert_eq!(store.journal("audit", 0, 1).await.unwrap().len(), 1);
 }
+
+/// The transaction-log part of `Store`: dense appends, refusal of a taken index, checkpoints.
+pub async fn run_ledger(store: &dyn Store) {
+    use crate::LedgerRow;
+    let row = |n: u8| LedgerRow {
+        at_ms: i64::from(n),
+        entry: vec![n; 3],
+        leaf_hash: vec![n; 32],
+    };
+    assert!(store.ledger_rows(0, 10).await.unwrap().is_empty());
+    store.append_ledger(0, &[row(0), row(1)]).await.unwrap();
+    store.append_ledger(2, &[row(2)]).await.unwrap();
+    let taken = store.append_ledger(2, &[row(9), row(10)]).await;
+    assert!(
+        matches!(taken, Err(StoreError::Duplicate(_))),
+        "a second writer at a taken index is refused: {taken:?}"
+    );
+    // The refused batch left nothing behind, not even its first row.
+    let rows = store.ledger_rows(0, 100).await.unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[2], (2, row(2)));
+    assert_eq!(store.ledger_rows(1, 1).await.unwrap(), vec![(1, row(1))]);
+    assert!(store.latest_ledger_checkpoint().await.unwrap().is_none());
+    store
+        .put_ledger_checkpoint(2, 5, "note at 2")
+        .await
+        .unwrap();
+    store
+        .put_ledger_checkpoint(3, 6, "note at 3")
+        .await
+        .unwrap();
+    store
+        .put_ledger_checkpoint(3, 7, "another note at 3")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.latest_ledger_checkpoint().await.unwrap(),
+        Some((3, "note at 3".to_owned()))
+    );
+}

@@ -26,6 +26,7 @@ use tsunagu_core::{
 };
 
 pub use documents::{Document, DocumentStore, JournalEntry};
+// `LedgerRow` is defined below, next to the trait that stores it.
 pub use sql::{PostgresStore, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -166,4 +167,25 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool>;
     async fn finish_transfer_work(&self, transfer: &mut Transfer) -> Result<()>;
     async fn claim_transfers(&self, claim: Claim<'_>) -> Result<Vec<Transfer>>;
+
+    /// Appends log entries at indexes `first`, `first + 1`, ... in one write. Fails with
+    /// `StoreError::Duplicate` if any index is taken (another replica appended first): the
+    /// caller reloads and retries.
+    async fn append_ledger(&self, first: u64, rows: &[LedgerRow]) -> Result<()>;
+    /// Entries from index `from` on, at most `limit`, in index order.
+    async fn ledger_rows(&self, from: u64, limit: u32) -> Result<Vec<(u64, LedgerRow)>>;
+    /// Keeps a signed checkpoint of the tree at `size` (the first one written for a size wins).
+    async fn put_ledger_checkpoint(&self, size: u64, at_ms: i64, note: &str) -> Result<()>;
+    /// The checkpoint of the largest tree signed so far.
+    async fn latest_ledger_checkpoint(&self) -> Result<Option<(u64, String)>>;
+}
+
+/// One entry of the transaction log as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerRow {
+    pub at_ms: i64,
+    /// The entry's canonical bytes.
+    pub entry: Vec<u8>,
+    /// RFC 9162 leaf hash of `entry`, kept so that proofs need not rehash every entry.
+    pub leaf_hash: Vec<u8>,
 }

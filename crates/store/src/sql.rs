@@ -20,7 +20,7 @@ use tsunagu_core::{
 };
 
 use crate::{
-    Claim, Document, DocumentStore, JournalEntry, Page, Pid, Result, Store, StoreError,
+    Claim, Document, DocumentStore, JournalEntry, LedgerRow, Page, Pid, Result, Store, StoreError,
     TransferInsert,
 };
 
@@ -735,6 +735,78 @@ macro_rules! store_impl {
 
             async fn finish_transfer_work(&self, transfer: &mut Transfer) -> Result<()> {
                 self.write_transfer(transfer, Lease::Release).await.map(drop)
+            }
+
+            async fn append_ledger(&self, first: u64, rows: &[LedgerRow]) -> Result<()> {
+                if rows.is_empty() {
+                    return Ok(());
+                }
+                let _writer = self.lock_writes().await;
+                let mut transaction = self.pool.begin().await?;
+                let sql = Self::sql("INSERT INTO ledger (idx, at, entry, leaf_hash) VALUES ($1, $2, $3, $4)");
+                for (offset, row) in rows.iter().enumerate() {
+                    let index = first + offset as u64;
+                    sqlx::query(&sql)
+                        .bind(index as i64)
+                        .bind(row.at_ms)
+                        .bind(&row.entry)
+                        .bind(&row.leaf_hash)
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(|e| {
+                            if is_unique_violation(&e) {
+                                StoreError::Duplicate(format!("ledger entry {index}"))
+                            } else {
+                                e.into()
+                            }
+                        })?;
+                }
+                transaction.commit().await?;
+                Ok(())
+            }
+
+            async fn ledger_rows(&self, from: u64, limit: u32) -> Result<Vec<(u64, LedgerRow)>> {
+                let sql = Self::sql("SELECT idx, at, entry, leaf_hash FROM ledger WHERE idx >= $1 ORDER BY idx LIMIT $2");
+                let rows = sqlx::query(&sql)
+                    .bind(from as i64)
+                    .bind(i64::from(limit.min(i32::MAX as u32)))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        let index: i64 = row.try_get("idx")?;
+                        Ok((
+                            index as u64,
+                            LedgerRow {
+                                at_ms: row.try_get("at")?,
+                                entry: row.try_get("entry")?,
+                                leaf_hash: row.try_get("leaf_hash")?,
+                            },
+                        ))
+                    })
+                    .collect()
+            }
+
+            async fn put_ledger_checkpoint(&self, size: u64, at_ms: i64, note: &str) -> Result<()> {
+                let _writer = self.lock_writes().await;
+                let sql = Self::sql("INSERT INTO ledger_checkpoints (size, at, note) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING");
+                sqlx::query(&sql)
+                    .bind(size as i64)
+                    .bind(at_ms)
+                    .bind(note)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn latest_ledger_checkpoint(&self) -> Result<Option<(u64, String)>> {
+                let sql = Self::sql("SELECT size, note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1");
+                let row = sqlx::query(&sql).fetch_optional(&self.pool).await?;
+                row.map(|row| {
+                    let size: i64 = row.try_get("size")?;
+                    Ok((size as u64, row.try_get("note")?))
+                })
+                .transpose()
             }
 
             async fn claim_transfers(&self, claim: Claim<'_>) -> Result<Vec<Transfer>> {

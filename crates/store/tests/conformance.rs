@@ -10,6 +10,7 @@ async fn sqlite_passes_the_conformance_suite() {
         .unwrap();
     conformance::run_all(&store).await;
     conformance::run_documents(&store).await;
+    conformance::run_ledger(&store).await;
 }
 
 #[tokio::test]
@@ -20,4 +21,5 @@ async fn postgres_passes_the_conformance_suite() {
     let store = PostgresStore::connect(&url, 5).await.unwrap();
     conformance::run_all(&store).await;
     conformance::run_documents(&store).await;
+    conformance::run_ledger(&store).await;
 }
