@@ -31,6 +31,12 @@
 //! passed in), or put a disclosed *value* into an error message or `Debug` output. Disclosures
 //! are named by their digest, which reveals nothing.
 //!
+//! Stricter than RFC 9901, which would pass them on as ordinary claims: an `_sd` that is not an
+//! array of strings, and an array element with a `...` member that is not exactly
+//! `{"...": "<digest>"}`. Issuers must not write either (sections 4.2.4.1 and 4.2.4.2), so
+//! they can only be mistakes or attempts to confuse. A Key Binding JWT's `aud` must be a
+//! single string, as section 4.3 says.
+//!
 //! SD-JWT VC (`typ` `dc+sd-jwt`, the default) adds rules that are enforced here: the
 //! credential type `vct` is required, and `iss`, `nbf`, `exp`, `cnf`, `vct`, `vct#integrity`
 //! and `status` must never be selectively disclosable. The `status` claim (Token Status List)
@@ -921,8 +927,10 @@ pub struct KeyBindingTarget<'a> {
 
 /// A presentation of `sd_jwt` with the disclosures `selection` needs and no Key Binding JWT.
 ///
-/// The SD-JWT's structure is checked as a verifier would (its signature is not: the holder
-/// may not know the issuer's key); a Key Binding JWT it carried is dropped.
+/// The SD-JWT's structure is checked as a verifier would, its signature is not: a holder
+/// checks an SD-JWT it receives with [`verify_sd_jwt`] once, on receipt. An SD-JWT that
+/// already carries a Key Binding JWT is refused (RFC 9901, section 7.2: a holder receives an
+/// SD-JWT, never an SD-JWT+KB).
 pub fn present_sd_jwt(sd_jwt: &SdJwt, selection: &Selection<'_>) -> Result<SdJwt, TrustError> {
     select(sd_jwt, selection).map(|(presentation, _)| presentation)
 }
@@ -968,6 +976,11 @@ fn select(
     sd_jwt: &SdJwt,
     selection: &Selection<'_>,
 ) -> Result<(SdJwt, Map<String, Value>), TrustError> {
+    if sd_jwt.key_binding_jwt.is_some() {
+        return Err(TrustError::SdJwtPresentation(
+            "the SD-JWT already carries a key binding JWT".to_owned(),
+        ));
+    }
     let payload = unverified_payload(sd_jwt)?;
     let (claims, placements) = reconstruct(&payload, &sd_jwt.disclosures)?;
     let full = Value::Object(claims);
@@ -1230,15 +1243,21 @@ fn verify_key_binding(
         });
     }
 
-    let audiences: Vec<&str> = match payload.get("aud") {
-        Some(Value::String(audience)) => vec![audience],
-        Some(Value::Array(audiences)) => audiences.iter().filter_map(Value::as_str).collect(),
-        _ => return Err(TrustError::MissingClaim("aud")),
+    // RFC 9901, section 4.3: a single string, not the array a JWT would allow.
+    let audience = match payload.get("aud") {
+        None => return Err(TrustError::MissingClaim("aud")),
+        Some(Value::String(audience)) => audience,
+        Some(_) => {
+            return Err(TrustError::InvalidClaim {
+                claim: "aud",
+                reason: "must be a single string in a key binding JWT".to_owned(),
+            });
+        }
     };
-    if !audiences.contains(&expected.audience) {
+    if audience != expected.audience {
         return Err(TrustError::WrongAudience {
             expected: expected.audience.to_owned(),
-            found: audiences.into_iter().map(truncate_for_message).collect(),
+            found: vec![truncate_for_message(audience)],
         });
     }
     let nonce = payload.get("nonce").and_then(Value::as_str);
@@ -1438,6 +1457,44 @@ mod tests {
             digests.insert(parsed.digest().to_owned());
         }
         assert_eq!(digests.len(), 4);
+    }
+
+    #[test]
+    fn rfc9901_embedding_examples_are_processed() {
+        // RFC 9901, sections 4.2.4.1 and 4.2.4.2: the payloads embedding the digests above.
+        let family_name = Disclosure::parse(
+            "WyJfMjZiYzRMVC1hYzZxMktJNmNCVzVlcyIsICJmYW1pbHlfbmFtZSIsICJNw7ZiaXVzIl0",
+        )
+        .unwrap();
+        let country = Disclosure::parse("WyJsa2x4RjVqTVlsR1RQVW92TU5JdkNBIiwgIkZSIl0").unwrap();
+        let object = json!({
+            "given_name": "Alice",
+            "_sd": ["X9yH0Ajrdm1Oij4tWso9UzzKJvPoDxwmuEcO3XAdRC0"]
+        });
+        let array = json!({
+            "nationalities":
+                ["DE", {"...": "w0I8EKcdCtUPkGCNUrfwVp2xEgNjtoIDlOxc9-PlOhs"}, "US"]
+        });
+        let cases = [
+            (
+                &object,
+                vec![&family_name],
+                json!({"given_name": "Alice", "family_name": "Möbius"}),
+            ),
+            (&object, vec![], json!({"given_name": "Alice"})),
+            (
+                &array,
+                vec![&country],
+                json!({"nationalities": ["DE", "FR", "US"]}),
+            ),
+            (&array, vec![], json!({"nationalities": ["DE", "US"]})),
+        ];
+        for (payload, disclosures, expected) in cases {
+            let claims = verify_forged(&forge(payload.clone(), &disclosures))
+                .unwrap()
+                .claims;
+            assert_eq!(Value::Object(claims), expected);
+        }
     }
 
     #[test]
@@ -1765,6 +1822,12 @@ mod tests {
             Selection::paths(&["chemistry"]),
             Err(TrustError::SdJwtPresentation(_))
         ));
+        // A holder is handed an SD-JWT, never an SD-JWT+KB.
+        let with_kb = SdJwt::parse(&format!("{sd_jwt}a.b.c")).unwrap();
+        assert!(matches!(
+            present_sd_jwt(&with_kb, &Selection::nothing()),
+            Err(TrustError::SdJwtPresentation(_))
+        ));
         // Key binding needs cnf, and the holder's own key.
         let target = KeyBindingTarget {
             audience: "did:web:pack.example",
@@ -1987,6 +2050,27 @@ mod tests {
                 })
             );
         }
+        // aud as an array, even one naming the verifier; nonce as a number.
+        let mut listed = claims.clone();
+        listed["aud"] = json!([TARGET.audience]);
+        let text = format!(
+            "{without}{}",
+            key_binding_jwt(KB_JWT_TYP, listed, &holder())
+        );
+        assert!(matches!(
+            verify_bound(&text, now()),
+            Err(TrustError::InvalidClaim { claim: "aud", .. })
+        ));
+        let mut numeric = claims.clone();
+        numeric["nonce"] = json!(1);
+        let text = format!(
+            "{without}{}",
+            key_binding_jwt(KB_JWT_TYP, numeric, &holder())
+        );
+        assert!(matches!(
+            verify_bound(&text, now()),
+            Err(TrustError::NonceMismatch { found: None, .. })
+        ));
         // An SD-JWT without cnf cannot be key bound.
         let unbound = present(
             &issue_passport(&IssuanceOptions::default()),
