@@ -289,6 +289,83 @@ pub enum TrustError {
         found: String,
     },
 
+    // ---------------------------------------------------------------- SD-JWT
+    /// Claims, paths or options the SD-JWT issuer cannot use.
+    #[error("cannot issue SD-JWT: {0}")]
+    SdJwtIssuance(String),
+
+    /// A selection the holder cannot present: a malformed or unknown path, or key binding
+    /// with a key the SD-JWT is not bound to.
+    #[error("cannot present SD-JWT: {0}")]
+    SdJwtPresentation(String),
+
+    /// Not an SD-JWT in compact serialisation, or its payload breaks the rules of RFC 9901
+    /// (`_sd` that is not an array of strings, `_sd_alg` below the top level, a nesting too
+    /// deep, ...).
+    #[error("malformed SD-JWT: {0}")]
+    MalformedSdJwt(String),
+
+    /// A disclosure that is not base64url of a JSON array `[salt, name, value]` or
+    /// `[salt, value]`, or whose claim name is `_sd` or `...`. The disclosure is named by its
+    /// digest, never by its content.
+    #[error("malformed disclosure {digest}: {reason}")]
+    MalformedDisclosure {
+        /// The disclosure's digest (base64url SHA-256).
+        digest: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The `_sd_alg` of the SD-JWT is not `sha-256`.
+    #[error("_sd_alg {0:?} is not supported (only sha-256)")]
+    UnsupportedSdAlg(String),
+
+    /// A disclosure no digest of the SD-JWT (or of another disclosure) refers to.
+    #[error("disclosure {digest} is not referenced by the SD-JWT")]
+    UnreferencedDisclosure {
+        /// The disclosure's digest.
+        digest: String,
+    },
+
+    /// A digest that occurs twice in the SD-JWT and its disclosures, or a disclosure that was
+    /// presented twice.
+    #[error("digest {digest} occurs more than once")]
+    DuplicateDigest {
+        /// The repeated digest.
+        digest: String,
+    },
+
+    /// A disclosure names a claim that already exists where it would be inserted.
+    #[error("disclosure {digest} names claim {name:?}, which already exists at {path}")]
+    DisclosedClaimCollision {
+        /// The disclosure's digest.
+        digest: String,
+        /// The claim name.
+        name: String,
+        /// The JSON pointer of the object the claim would join.
+        path: String,
+    },
+
+    /// An object property disclosure referenced from an array element, or an array element
+    /// disclosure referenced from an object's `_sd`.
+    #[error("disclosure {digest} is {found} but is referenced {referenced_from}")]
+    DisclosureShapeMismatch {
+        /// The disclosure's digest.
+        digest: String,
+        /// `an object property disclosure` or `an array element disclosure`.
+        found: &'static str,
+        /// `from an array element at <path>` or `from _sd at <path>`.
+        referenced_from: String,
+    },
+
+    /// Key binding is required and the presentation carries no Key Binding JWT.
+    #[error("key binding is required but the presentation has no key binding JWT")]
+    KeyBindingMissing,
+
+    /// The `sd_hash` of the Key Binding JWT is not the digest of the presented SD-JWT.
+    #[error("sd_hash of the key binding JWT does not match the presented SD-JWT")]
+    SdHashMismatch,
+
     // ---------------------------------------------------------------- DCP
     /// A DCP scope string that does not follow `alias:discriminator[:read]`.
     #[error("invalid DCP scope {scope:?}: {reason}")]

@@ -7,8 +7,9 @@
 //! JWS ([`jws`]), DIDs (`did:web`, `did:key`) and DID documents ([`did`]), W3C Verifiable
 //! Credentials 2.0 as `vc+jwt` ([`vc`]) and presentations as `vp+jwt` ([`vp`]), Bitstring Status
 //! List revocation ([`status_list`]), DCP self-issued ID tokens and presentation messages
-//! ([`dcp`]), and the mapping from a verified presentation to the attributes the policy engine
-//! evaluates ([`attributes`]).
+//! ([`dcp`]), selective disclosure with SD-JWT (RFC 9901) and key binding ([`sd_jwt`]), and the
+//! mapping from a verified presentation to the attributes the policy engine evaluates
+//! ([`attributes`]).
 //!
 //! What this crate must never do:
 //! - perform IO: no files, no network, no clock, no async runtime (no tokio). The current time
@@ -17,6 +18,8 @@
 //!   [`status_list::StatusListSource`], implemented by the server;
 //! - reveal key material: private keys never appear in `Debug` output or in error messages,
 //!   and [`TrustError`] messages never contain keys, signatures or whole tokens;
+//! - reveal what an SD-JWT conceals: disclosure values never appear in `Debug` output or error
+//!   messages (disclosures are named by their digest);
 //! - accept a token on weaker terms than the standards demand: only `EdDSA` and `ES256`, the
 //!   algorithm must fit the key the verifier chose, keys are taken only from the signer's DID
 //!   document and only under the verification relationship the purpose requires.
@@ -49,6 +52,7 @@ mod error;
 pub mod jwk;
 pub mod jws;
 pub mod keys;
+pub mod sd_jwt;
 pub mod status_list;
 pub mod vc;
 pub mod vp;
