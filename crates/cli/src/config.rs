@@ -78,6 +78,10 @@ pub struct Config {
     /// The operator's DID. Empty: `did:web` of `operator_url`.
     #[serde(default)]
     pub operator_did: String,
+    /// Keep a tamper-evident transaction log of every protocol event, with checkpoints signed
+    /// with the key in `key_file` (needs a key file).
+    #[serde(default = "default_true")]
+    pub ledger: bool,
     /// Who may deal with this connector at all: an ODRL policy (JSON) tested against every
     /// caller's DID and credential attributes. Empty: every authenticated member.
     #[serde(default)]
@@ -109,6 +113,9 @@ pub struct Config {
 fn default_bind() -> String {
     "127.0.0.1:8181".into()
 }
+fn default_true() -> bool {
+    true
+}
 fn default_key_file() -> String {
     "tsunagu-keys.json".into()
 }
@@ -132,7 +139,7 @@ fn default_log() -> String {
 }
 
 /// The keys of `Config`, for the environment overlay and the example-file test.
-pub const KEYS: [&str; 22] = [
+pub const KEYS: [&str; 23] = [
     "participant_id",
     "bind",
     "management_bind",
@@ -147,6 +154,7 @@ pub const KEYS: [&str; 22] = [
     "trusted_issuers",
     "operator_url",
     "operator_did",
+    "ledger",
     "admission_policy",
     "did_web_insecure_http",
     "dev_insecure_identity",
@@ -261,7 +269,7 @@ pub(crate) fn overlay_environment(table: &mut toml::Table, get: impl Fn(&str) ->
                 .parse::<i64>()
                 .map(toml::Value::Integer)
                 .unwrap_or(toml::Value::String(raw)),
-            "dev_insecure_identity" | "did_web_insecure_http" => match raw.trim() {
+            "dev_insecure_identity" | "did_web_insecure_http" | "ledger" => match raw.trim() {
                 "true" | "1" | "yes" => toml::Value::Boolean(true),
                 "false" | "0" | "no" | "" => toml::Value::Boolean(false),
                 _ => toml::Value::String(raw),
@@ -323,6 +331,7 @@ mod tests {
             trusted_issuers: String::new(),
             operator_url: String::new(),
             operator_did: String::new(),
+            ledger: true,
             admission_policy: String::new(),
             did_web_insecure_http: false,
             dev_insecure_identity: false,

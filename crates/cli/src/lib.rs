@@ -12,3 +12,4 @@ pub mod demo;
 pub mod network;
 pub mod node;
 pub mod operator;
+pub mod verify;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
-use tsunagu::{bench, config::Config, demo, node, operator};
+use tsunagu::{bench, config::Config, demo, node, operator, verify};
 
 #[derive(Parser)]
 #[command(
@@ -30,6 +30,9 @@ enum Command {
     },
     /// Run the scheme operator: onboarding, credentials, revocation, participant directory.
     Operator(operator::OperatorOptions),
+    /// Check a connector's transaction log: the whole tree, the checkpoint signature, partner
+    /// cosignatures, and that a delivery or agreement is included. Exits 1 on any alteration.
+    Verify(verify::VerifyOptions),
     /// Make a self-signed TLS certificate and key (PEM) for local use.
     Cert {
         /// Host names and IP addresses the certificate is for, comma-separated.
@@ -119,6 +122,25 @@ async fn main() -> anyhow::Result<()> {
             shutdown_signal().await;
             drop(node);
             Ok(())
+        }
+        Command::Verify(options) => {
+            init_logging("error");
+            match verify::run(&options).await {
+                Ok(verdict) => {
+                    println!(
+                        "ok: {} entries of {} match the signed checkpoint (root {})",
+                        verdict.size, verdict.origin, verdict.root
+                    );
+                    for found in verdict.found {
+                        println!("ok: {found} is in the signed log");
+                    }
+                    Ok(())
+                }
+                Err(error) => {
+                    eprintln!("FAILED: {error:#}");
+                    std::process::exit(1);
+                }
+            }
         }
         Command::Cert { names, cert, key } => {
             let names: Vec<String> = names

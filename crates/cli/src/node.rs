@@ -97,6 +97,21 @@ pub fn did_web_for_url(url: &str) -> anyhow::Result<String> {
     Ok(did)
 }
 
+/// The checkpoint signer of the transaction log: the key ring's active key, named by the DID.
+pub fn ledger_signer(name: &str, keys: &KeyRing) -> anyhow::Result<tsunagu_ledger::NoteSigner> {
+    use base64::Engine;
+    let file = keys.to_file();
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(file.active.private_key.as_bytes())
+        .context("the key file's private key is not base64url")?;
+    let secret: [u8; 32] = secret
+        .as_slice()
+        .try_into()
+        .context("the key file's private key is not 32 bytes")?;
+    tsunagu_ledger::NoteSigner::new(name, ed25519_dalek::SigningKey::from_bytes(&secret))
+        .map_err(|error| anyhow::anyhow!("cannot sign checkpoints as {name}: {error}"))
+}
+
 /// Reads the key ring, or creates it (readable by the owner only) on first start.
 pub fn load_or_create_keys(path: &std::path::Path) -> anyhow::Result<KeyRing> {
     if path.exists() {
@@ -263,6 +278,15 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
     settings.lease = Duration::from_secs(config.lease_secs.max(1));
     settings.batch = config.worker_batch.max(1);
     settings.admission = config.admission()?;
+    if config.ledger && !config.key_file.is_empty() {
+        // The log signs its checkpoints with the connector's key as it was at start; a key
+        // rotated later signs from the next start on.
+        let keys = load_or_create_keys(std::path::Path::new(&config.key_file))?;
+        settings.ledger = Some(tsunagu_engine::LedgerSettings {
+            origin: settings.participant_id.clone(),
+            signer: ledger_signer(&settings.participant_id, &keys)?,
+        });
+    }
     let connector = Connector::new(store, peer, settings);
     let workers = connector.spawn_workers();
 
@@ -390,6 +414,7 @@ pub fn dev_config(participant_id: &str, database_url: String) -> Config {
         trusted_issuers: String::new(),
         operator_url: String::new(),
         operator_did: String::new(),
+        ledger: true,
         admission_policy: String::new(),
         did_web_insecure_http: false,
         dev_insecure_identity: true,

@@ -85,6 +85,35 @@ impl Stream for Guarded {
 }
 
 impl Connector {
+    /// `body`, logging the SHA-256 of its exact bytes as a delivery once it has been read to
+    /// its end (when the connector keeps a log).
+    pub(crate) fn logged_delivery(
+        &self,
+        body: ByteStream,
+        expected_len: Option<u64>,
+        direction: tsunagu_ledger::entry::Direction,
+        agreement_id: &str,
+        transfer_id: &str,
+    ) -> ByteStream {
+        if self.ledger().is_none() {
+            return body;
+        }
+        let connector = self.clone();
+        let agreement_id = agreement_id.to_owned();
+        let transfer_id = transfer_id.to_owned();
+        Box::pin(crate::ledger::Hashed {
+            inner: body,
+            hasher: Some(Sha256::new()),
+            bytes: 0,
+            expected_len,
+            on_end: Some(Box::new(move |sha256, bytes| {
+                if let Some(ledger) = connector.ledger() {
+                    ledger.delivered(direction, &agreement_id, &transfer_id, sha256, bytes);
+                }
+            })),
+        })
+    }
+
     /// Streams an asset's bytes from where the provider keeps them.
     pub(crate) async fn open_asset(&self, asset_id: &str) -> Result<DataStream, EngineError> {
         let asset = self
@@ -182,11 +211,18 @@ impl Connector {
                 Some((still, ()))
             }
         });
-        data.body = Box::pin(Guarded {
+        let guarded: ByteStream = Box::pin(Guarded {
             inner: data.body,
             check: Box::pin(check),
             stopped: false,
         });
+        data.body = self.logged_delivery(
+            guarded,
+            data.size,
+            tsunagu_ledger::entry::Direction::Served,
+            &transfer.agreement_id,
+            &transfer.id,
+        );
         Ok(data)
     }
 
@@ -218,7 +254,13 @@ impl Connector {
         Ok(DataStream {
             media_type,
             size: None,
-            body,
+            body: self.logged_delivery(
+                body,
+                None,
+                tsunagu_ledger::entry::Direction::Received,
+                &transfer.agreement_id,
+                &transfer.id,
+            ),
         })
     }
 
@@ -245,11 +287,13 @@ impl Connector {
         let mut buffer: Vec<u8> = Vec::with_capacity(chunk_size);
         let mut seq = 0u32;
         let mut total = 0u64;
+        let mut digest = Sha256::new();
         while let Some(piece) = body.next().await {
             let piece = piece.map_err(|error| {
                 EngineError::BadRequest(format!("the upload broke off: {error}"))
             })?;
             total += piece.len() as u64;
+            digest.update(&piece);
             let mut rest: &[u8] = &piece;
             while !rest.is_empty() {
                 let room = chunk_size - buffer.len();
@@ -271,6 +315,15 @@ impl Connector {
             Ok(())
         })
         .await?;
+        if let Some(ledger) = self.ledger() {
+            ledger.delivered(
+                tsunagu_ledger::entry::Direction::Received,
+                &transfer.agreement_id,
+                &transfer.id,
+                digest.finalize().into(),
+                total,
+            );
+        }
         Ok(PushDelivery {
             transfer_id: transfer.id,
             bytes: total,

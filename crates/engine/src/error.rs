@@ -26,4 +26,7 @@ pub enum EngineError {
     Peer(#[from] PeerError),
     #[error("storage failed: {0}")]
     Store(#[from] StoreError),
+    /// Something of ours broke (not the caller's request); logged, never sent back.
+    #[error("internal error: {0}")]
+    Internal(String),
 }

@@ -13,6 +13,7 @@
 mod catalog;
 mod dataplane;
 mod error;
+mod ledger;
 mod management;
 mod negotiations;
 mod peer;
@@ -29,6 +30,7 @@ use tsunagu_store::Store;
 pub use catalog::{CatalogEntry, CatalogOffer, CatalogQuery};
 pub use dataplane::{DataStream, PushDelivery};
 pub use error::EngineError;
+pub use ledger::{LedgerEntryView, LedgerProof, LedgerSettings};
 pub use management::{NewAssetRequest, NewContractDefinition, NewPolicyDefinition};
 pub use negotiations::{
     ContractOfferIn, ContractRequestIn, StartNegotiation, agreement_policy_json,
@@ -93,6 +95,8 @@ pub struct Settings {
     /// every caller before any access policy. A caller it refuses sees an empty catalog and
     /// gets 404 for everything else. `None` admits every authenticated caller.
     pub admission: Option<tsunagu_policy::Policy>,
+    /// Keep a transaction log of every protocol event, with signed checkpoints. `None`: no log.
+    pub ledger: Option<LedgerSettings>,
 }
 
 impl Settings {
@@ -108,6 +112,7 @@ impl Settings {
             poll_interval: Duration::from_millis(500),
             chunk_size: 1 << 20,
             admission: None,
+            ledger: None,
         }
     }
 
@@ -130,6 +135,7 @@ struct Inner {
     negotiation_work: Notify,
     transfer_work: Notify,
     events: broadcast::Sender<ProcessEvent>,
+    ledger: Option<Arc<ledger::Ledger>>,
 }
 
 /// A negotiation or transfer changed state in this connector. Subscribers (the demo, the
@@ -148,6 +154,7 @@ pub enum ProcessEvent {
 
 impl Connector {
     pub fn new(store: Arc<dyn Store>, peer: Arc<dyn Peer>, settings: Settings) -> Self {
+        let settings_ledger = settings.ledger.clone();
         Connector {
             inner: Arc::new(Inner {
                 store,
@@ -156,6 +163,7 @@ impl Connector {
                 negotiation_work: Notify::new(),
                 transfer_work: Notify::new(),
                 events: broadcast::channel(4096).0,
+                ledger: settings_ledger.map(|settings| Arc::new(ledger::Ledger::new(settings))),
             }),
         }
     }
@@ -181,7 +189,63 @@ impl Connector {
         self.inner.events.subscribe()
     }
 
+    pub(crate) fn ledger(&self) -> Option<&ledger::Ledger> {
+        self.inner.ledger.as_deref()
+    }
+
+    /// The latest signed checkpoint of the transaction log (a C2SP signed note).
+    pub async fn ledger_checkpoint(&self) -> Result<String, EngineError> {
+        let ledger = self.ledger().ok_or(EngineError::NotFound)?;
+        ledger.checkpoint().await.ok_or(EngineError::NotFound)
+    }
+
+    /// Stored log entries from `from` on.
+    pub async fn ledger_entries(
+        &self,
+        from: u64,
+        limit: u32,
+    ) -> Result<Vec<LedgerEntryView>, EngineError> {
+        self.ledger().ok_or(EngineError::NotFound)?;
+        Ok(self
+            .store()
+            .ledger_rows(from, limit)
+            .await?
+            .into_iter()
+            .map(|(index, row)| ledger::entry_view(index, row))
+            .collect())
+    }
+
+    /// How many entries the log holds (in this process's view).
+    pub async fn ledger_size(&self) -> Result<u64, EngineError> {
+        Ok(self.ledger().ok_or(EngineError::NotFound)?.size().await)
+    }
+
+    pub async fn ledger_inclusion_proof(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> Result<LedgerProof, EngineError> {
+        self.ledger()
+            .ok_or(EngineError::NotFound)?
+            .inclusion_proof(index, size)
+            .await
+    }
+
+    pub async fn ledger_consistency_proof(
+        &self,
+        old: u64,
+        new: u64,
+    ) -> Result<LedgerProof, EngineError> {
+        self.ledger()
+            .ok_or(EngineError::NotFound)?
+            .consistency_proof(old, new)
+            .await
+    }
+
     pub(crate) fn negotiation_changed(&self, negotiation: &tsunagu_core::Negotiation) {
+        if let Some(ledger) = self.ledger() {
+            ledger.negotiation_changed(negotiation);
+        }
         let _ = self.inner.events.send(ProcessEvent::Negotiation {
             id: negotiation.id.clone(),
             state: negotiation.state,
@@ -189,6 +253,9 @@ impl Connector {
     }
 
     pub(crate) fn transfer_changed(&self, transfer: &tsunagu_core::Transfer) {
+        if let Some(ledger) = self.ledger() {
+            ledger.transfer_changed(transfer);
+        }
         let _ = self.inner.events.send(ProcessEvent::Transfer {
             id: transfer.id.clone(),
             state: transfer.state,

@@ -129,9 +129,16 @@ impl Connector {
     pub fn spawn_workers(&self) -> Workers {
         let negotiations = tokio::spawn(self.clone().work_loop::<Negotiation>());
         let transfers = tokio::spawn(self.clone().work_loop::<Transfer>());
-        Workers {
-            handles: vec![negotiations, transfers],
+        let mut handles = vec![negotiations, transfers];
+        if self.ledger().is_some() {
+            let connector = self.clone();
+            handles.push(tokio::spawn(async move {
+                if let Some(ledger) = connector.ledger() {
+                    ledger.run(connector.store()).await;
+                }
+            }));
         }
+        Workers { handles }
     }
 
     fn claim(&self, limit: u32) -> Claim<'_> {
@@ -509,7 +516,13 @@ impl Connector {
                 endpoint,
                 transfer.endpoint_token.as_deref(),
                 data.media_type.as_deref(),
-                data.body,
+                self.logged_delivery(
+                    data.body,
+                    data.size,
+                    tsunagu_ledger::entry::Direction::Served,
+                    &transfer.agreement_id,
+                    &transfer.id,
+                ),
             )
             .await
             .map_err(|e| (e.to_string(), e.is_permanent()))

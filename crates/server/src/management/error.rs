@@ -61,9 +61,9 @@ impl From<EngineError> for ManagementError {
             // The peer's text describes the company's partner (or its own source system), which
             // is what the operator needs to see; it holds nothing of this connector's internals.
             peer @ EngineError::Peer(_) => Self::new(StatusCode::BAD_GATEWAY, peer.to_string()),
-            store @ EngineError::Store(_) => {
+            internal @ (EngineError::Store(_) | EngineError::Internal(_)) => {
                 let reference = uuid::Uuid::new_v4();
-                tracing::error!(%reference, error = %store, "management request failed");
+                tracing::error!(%reference, error = %internal, "management request failed");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     format!("internal error (reference {reference})"),

@@ -19,6 +19,7 @@ mod contract_definitions;
 mod data;
 mod error;
 mod jsonld;
+mod ledger;
 mod negotiations;
 mod policy_definitions;
 mod query;
@@ -226,6 +227,23 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
             M::GET,
             "/management/v3/transferprocesses/{id}/data",
             transfers::data,
+        ),
+        // The transaction log (tsunagu).
+        endpoint(
+            M::GET,
+            "/management/v3/ledger/checkpoint",
+            ledger::checkpoint,
+        ),
+        endpoint(M::GET, "/management/v3/ledger/entries", ledger::entries),
+        endpoint(
+            M::GET,
+            "/management/v3/ledger/proofs/inclusion",
+            ledger::inclusion,
+        ),
+        endpoint(
+            M::GET,
+            "/management/v3/ledger/proofs/consistency",
+            ledger::consistency,
         ),
     ]
 }

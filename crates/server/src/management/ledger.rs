@@ -1,0 +1,92 @@
+//! `/management/v3/ledger`: the connector's transaction log (a tsunagu extension): the latest
+//! signed checkpoint, the entries, and inclusion and consistency proofs, so that the company
+//! and its auditors can check that its records were not edited afterwards.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::Authorized;
+use super::error::ManagementError;
+use crate::AppState;
+
+/// # `GET /management/v3/ledger/checkpoint`
+///
+/// The latest checkpoint as a C2SP signed note (`text/plain`).
+pub(crate) async fn checkpoint(
+    _: Authorized,
+    State(state): State<AppState>,
+) -> Result<Response, ManagementError> {
+    let note = state.connector.ledger_checkpoint().await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct EntriesQuery {
+    from: Option<u64>,
+    limit: Option<u32>,
+}
+
+/// # `GET /management/v3/ledger/entries?from=&limit=`
+pub(crate) async fn entries(
+    _: Authorized,
+    State(state): State<AppState>,
+    Query(query): Query<EntriesQuery>,
+) -> Result<Json<Value>, ManagementError> {
+    let from = query.from.unwrap_or(0);
+    let limit = query.limit.unwrap_or(1000).clamp(1, 10_000);
+    let entries = state.connector.ledger_entries(from, limit).await?;
+    let size = state.connector.ledger_size().await?;
+    Ok(Json(
+        json!({"size": size, "from": from, "entries": entries}),
+    ))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct InclusionQuery {
+    index: u64,
+    size: Option<u64>,
+}
+
+/// # `GET /management/v3/ledger/proofs/inclusion?index=&size=`
+pub(crate) async fn inclusion(
+    _: Authorized,
+    State(state): State<AppState>,
+    Query(query): Query<InclusionQuery>,
+) -> Result<Json<Value>, ManagementError> {
+    let size = match query.size {
+        Some(size) => size,
+        None => state.connector.ledger_size().await?,
+    };
+    let proof = state
+        .connector
+        .ledger_inclusion_proof(query.index, size)
+        .await?;
+    Ok(Json(json!({"index": query.index, "proof": proof})))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ConsistencyQuery {
+    from: u64,
+    to: Option<u64>,
+}
+
+/// # `GET /management/v3/ledger/proofs/consistency?from=&to=`
+pub(crate) async fn consistency(
+    _: Authorized,
+    State(state): State<AppState>,
+    Query(query): Query<ConsistencyQuery>,
+) -> Result<Json<Value>, ManagementError> {
+    let to = match query.to {
+        Some(to) => to,
+        None => state.connector.ledger_size().await?,
+    };
+    let proof = state
+        .connector
+        .ledger_consistency_proof(query.from, to)
+        .await?;
+    Ok(Json(json!({"from": query.from, "proof": proof})))
+}
