@@ -548,12 +548,30 @@ async fn rejection_with_a_reason_resubmission_and_cancellation() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
     assert_eq!(error["code"], json!("[dataspace] BadRequest"));
-    // A cancelled request no longer blocks a new one for the part.
     let (_, _, a_statuses) = a.call("GET", &a_status, None).await;
     assert_eq!(
         a_statuses[0]["requestStatus"]["cfpResponseStatus"],
         json!("CANCEL")
     );
+    // A cancelled request no longer blocks a new one for the part; a request to a company
+    // A does not know is a 404, as in Ouranos.
+    let (status, _, error) = a
+        .call(
+            "PUT",
+            "/api/v1/datatransport?dataTarget=tradeRequest",
+            Some(json!({
+                "statusModel": {"message": null, "replyMessage": null, "requestStatus": {},
+                                "requestType": "CFP", "statusId": null, "tradeId": null,
+                                "responseDueDate": "2025-01-31"},
+                "tradeModel": {"downstreamOperatorId": A_ID, "downstreamTraceId": a2,
+                               "tradeId": null,
+                               "upstreamOperatorId": "00000000-0000-0000-0000-000000000001",
+                               "upstreamTraceId": null}
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{error}");
+    assert_eq!(error["code"], json!("[dataspace] NotFound"));
 }
 
 #[tokio::test]

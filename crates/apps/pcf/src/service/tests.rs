@@ -8,6 +8,7 @@ use tsunagu_store::SqliteStore;
 
 use super::*;
 use crate::company::CorporateNumber;
+use crate::quality::DataQualityRating;
 use crate::request::RequestStatus;
 use crate::rollup::Disclosure;
 
@@ -135,8 +136,6 @@ fn figures(pre: &str, main: &str) -> OuranosFootprint {
         main_quality: None,
     }
 }
-
-use crate::quality::DataQualityRating;
 
 #[tokio::test]
 async fn logins_tokens_and_lockout() {

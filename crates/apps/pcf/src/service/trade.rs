@@ -908,6 +908,18 @@ impl PcfService {
         if modified.is_some() || incoming.status == RequestStatus::Cancelled {
             return Ok(());
         }
+        // A status id names one request; a buyer cannot make its request answer to
+        // another's.
+        if !INCOMING
+            .by_lookup::<IncomingTrade>(self.store(), &incoming.status_id.to_string())
+            .await?
+            .is_empty()
+        {
+            return Err(ServiceError::Invalid(format!(
+                "status {} belongs to another request",
+                incoming.status_id
+            )));
+        }
         let mut requested_part = message.requested_part;
         requested_part.amount_required = None;
         let mut request = incoming;
