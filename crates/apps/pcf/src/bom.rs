@@ -362,6 +362,7 @@ pub(crate) mod tests {
             amount_required: amount.map(d),
             amount_required_unit: Unit::Kilogram,
             terminated_flag: false,
+            additional_info: Default::default(),
         };
         let bom = BillOfMaterials::from_parts_structure(
             &part(1, None),

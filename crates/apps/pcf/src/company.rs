@@ -417,6 +417,14 @@ pub struct Part {
     /// goes further upstream for it.
     #[serde(default)]
     pub terminated_flag: bool,
+    /// Ouranos `partsAddInfo1` to `partsAddInfo3` (部品補足情報): free notes such as a
+    /// version or a validity period, kept as given.
+    #[serde(default, skip_serializing_if = "no_additional_info")]
+    pub additional_info: [Option<String>; 3],
+}
+
+fn no_additional_info(info: &[Option<String>; 3]) -> bool {
+    info.iter().all(Option::is_none)
 }
 
 impl Part {
@@ -567,6 +575,7 @@ mod tests {
             amount_required: Some(Decimal::new(5, 0)),
             amount_required_unit: Unit::Kilogram,
             terminated_flag: false,
+            additional_info: [Some("Ver3.0".into()), None, None],
         };
         let json = serde_json::to_string(&part).unwrap();
         assert_eq!(serde_json::from_str::<Part>(&json).unwrap(), part);

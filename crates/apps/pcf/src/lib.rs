@@ -10,11 +10,20 @@
 //! meanings (operators, plants, parts with trace ids, trade requests, TeR/GeR/TiR) so that
 //! its API and the Eclipse Dataspace Protocol exchange can be built on top.
 //!
-//! It must never do IO (no files, network, database, clock or randomness: time is passed in,
-//! the synthetic benchmark chain is seeded), never compute with binary floating point (all
-//! arithmetic is `rust_decimal`, checked, so hostile supplier data is an error rather than a
-//! panic), and never put a company's activity data, emission factors, evidence files or bill
-//! of materials into anything meant for another company: only `DisclosedFootprint`s leave.
+//! Around that core sit two shells. `service` keeps one company's data in its
+//! `tsunagu_store::DocumentStore` and exchanges trade requests and answers with other
+//! companies through a `TradeTransport` it is given (never by calling them itself); `http`
+//! serves the Ouranos Ecosystem data-transaction API over it, so that applications written
+//! for Ouranos can point at a tsunagu company. `ouranos` maps between the two vocabularies.
+//!
+//! The domain modules must never do IO (no files, network, database, clock or randomness:
+//! time is passed in, the synthetic benchmark chain is seeded); only `service` (store,
+//! clock through `Clock`, random ids and secrets) and `http` do. Nothing here computes with
+//! binary floating point (all arithmetic is `rust_decimal`, checked, so hostile supplier
+//! data is an error rather than a panic; JSON numbers become doubles only on the wire), and
+//! nothing puts a company's activity data, emission factors, evidence files or bill of
+//! materials into anything meant for another company: only `DisclosedFootprint`s leave, as
+//! the recipient's disclosure level allows.
 
 mod activity;
 mod battery;
@@ -24,11 +33,15 @@ mod company;
 mod dependency;
 mod factor;
 mod num;
+mod ouranos;
 mod quality;
 mod request;
 mod rollup;
 mod stage;
 mod unit;
+
+pub mod http;
+pub mod service;
 
 pub use activity::{
     ActivityItem, ActivityKind, Allocation, AllocationError, AllocationMethod, CalcError,
@@ -47,6 +60,11 @@ pub use company::{
 pub use dependency::{DependencyError, DependencyIndex};
 pub use factor::{EmissionFactor, FactorError, FactorId, FactorLibrary, FactorOrigin};
 pub use num::Overflow;
+pub use ouranos::{
+    CfpFigure, CfpType, ChildFootprint, DqrError, OuranosDqr, OuranosFootprint,
+    declared_unit_from_ouranos, declared_unit_to_ouranos, own_figures, response_figures,
+    round_for_ouranos, total_figures, unit_from_ouranos, unit_to_ouranos,
+};
 pub use quality::{DataQualityRating, Evidence, QualityError, Sha256Hex, StageDataQuality};
 pub use request::{
     NewTradeRequest, RequestError, RequestProgress, RequestStatus, TradeRequest, request_progress,
@@ -57,6 +75,9 @@ pub use rollup::{
 };
 pub use stage::{ByStage, LifeCycleStage, StageError};
 pub use unit::{Dimension, Quantity, Unit, UnitError};
+
+pub use http::{OuranosApiSettings, ouranos_router};
+pub use service::{PcfService, ServiceError, TradeTransport};
 
 /// Re-exported so that callers build amounts with the same decimal type.
 pub use rust_decimal::Decimal;
