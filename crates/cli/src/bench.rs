@@ -49,6 +49,10 @@ pub struct DspReport {
     pub dcp_negotiation_p99_ms: f64,
     /// Throughput lost to authentication: 1 − dcp / development-header throughput, in %.
     pub dcp_cost_percent: f64,
+    /// The development-header negotiations again, with the transaction log on.
+    pub ledger_negotiations_per_second: f64,
+    /// Throughput lost to the transaction log, in %.
+    pub ledger_cost_percent: f64,
 }
 
 /// Figures of one run of concurrent negotiations.
@@ -90,6 +94,30 @@ async fn negotiation_phase(
         p99_ms: percentile(&latencies, 0.99),
         finalized,
     })
+}
+
+/// The negotiation figures of a development-header pair that keeps transaction logs.
+async fn ledger_phase(options: &DspOptions) -> anyhow::Result<NegotiationFigures> {
+    let dir = tempfile::tempdir()?;
+    let mut configs = Vec::new();
+    for name in ["provider", "consumer"] {
+        let mut config = node::dev_config(
+            &format!("did:web:{name}.ledger.bench"),
+            database_url(options, dir.path(), &format!("{name}-ledger")).await?,
+        );
+        config.worker_batch = 256;
+        config.key_file = dir
+            .path()
+            .join(format!("{name}-keys.json"))
+            .display()
+            .to_string();
+        config.ledger = true;
+        configs.push(config);
+    }
+    let provider = node::start(&configs[0]).await?;
+    let consumer = node::start(&configs[1]).await?;
+    let offer = publish(&provider, &consumer, "bench-small", 1024).await?;
+    negotiation_phase(&consumer, &provider, offer, options).await
 }
 
 /// The negotiation figures between two members of a DCP network (operator included).
@@ -290,6 +318,7 @@ pub async fn dsp(options: DspOptions) -> anyhow::Result<DspReport> {
 
     let (time_to_ready, idle_rss) = serve_process_figures(dir.path()).await?;
     let dcp = dcp_phase(&options).await?;
+    let logged = ledger_phase(&options).await?;
     Ok(DspReport {
         backend: if options.postgres_url.is_some() {
             "postgres"
@@ -311,6 +340,8 @@ pub async fn dsp(options: DspOptions) -> anyhow::Result<DspReport> {
         dcp_negotiations_finalized: dcp.finalized,
         dcp_negotiation_p99_ms: dcp.p99_ms,
         dcp_cost_percent: (1.0 - dcp.per_second / figures.per_second) * 100.0,
+        ledger_negotiations_per_second: logged.per_second,
+        ledger_cost_percent: (1.0 - logged.per_second / figures.per_second) * 100.0,
     })
 }
 
@@ -437,5 +468,84 @@ pub fn print_table(report: &DspReport) {
         report.dcp_cost_percent,
         "< 30",
         goal(report.dcp_cost_percent < 30.0)
+    );
+    println!(
+        "{:<44} {:>12.0}  {:<12}",
+        "negotiations/s with the transaction log", report.ledger_negotiations_per_second, ""
+    );
+    println!(
+        "{:<44} {:>12.1}  {:<12} {}",
+        "throughput cost of the transaction log (%)",
+        report.ledger_cost_percent,
+        "< 10",
+        goal(report.ledger_cost_percent < 10.0)
+    );
+}
+
+/// Figures of `tsunagu bench pcf`.
+#[derive(Debug, Serialize)]
+pub struct PcfReport {
+    pub parts: usize,
+    pub tiers: usize,
+    pub bom_lines: usize,
+    pub activity_items: usize,
+    pub runs: usize,
+    pub best_ms: f64,
+    pub median_ms: f64,
+    pub product_kg_co2e: String,
+}
+
+/// Rolls up a synthetic chain of `parts` parts over `tiers` tiers `runs` times.
+pub fn pcf(parts: usize, tiers: usize, runs: usize) -> anyhow::Result<PcfReport> {
+    let mut times = Vec::with_capacity(runs);
+    let mut last = None;
+    for _ in 0..runs {
+        let figures = tsunagu_pcf::bench_rollup(parts, tiers, Instant::now)
+            .map_err(|error| anyhow::anyhow!("the roll-up failed: {error}"))?;
+        times.push(figures.elapsed);
+        if let Some(previous) = &last {
+            let previous: &tsunagu_pcf::BenchFigures = previous;
+            if previous.product_kg_co2e != figures.product_kg_co2e {
+                bail!("two runs of the same chain gave different results");
+            }
+        }
+        last = Some(figures);
+    }
+    let figures = last.context("at least one run")?;
+    times.sort();
+    Ok(PcfReport {
+        parts: figures.parts,
+        tiers: figures.tiers,
+        bom_lines: figures.bom_lines,
+        activity_items: figures.activity_items,
+        runs,
+        best_ms: times[0].as_secs_f64() * 1e3,
+        median_ms: times[times.len() / 2].as_secs_f64() * 1e3,
+        product_kg_co2e: figures.product_kg_co2e.to_string(),
+    })
+}
+
+pub fn print_pcf(report: &PcfReport) {
+    println!(
+        "tsunagu bench pcf: {} parts over {} tiers ({} BOM lines, {} activity items), {} runs",
+        report.parts, report.tiers, report.bom_lines, report.activity_items, report.runs
+    );
+    let goal = if report.median_ms < 1000.0 {
+        "ok"
+    } else {
+        "MISSED"
+    };
+    println!("{:<44} {:>12}  {:<12}", "measure", "value", "goal");
+    println!(
+        "{:<44} {:>12.1}  {:<12}",
+        "roll-up, best (ms)", report.best_ms, ""
+    );
+    println!(
+        "{:<44} {:>12.1}  {:<12} {goal}",
+        "roll-up, median (ms)", report.median_ms, "< 1000"
+    );
+    println!(
+        "{:<44} {:>12}",
+        "product footprint (kg CO2e)", report.product_kg_co2e
     );
 }

@@ -84,6 +84,21 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Carbon-footprint roll-up of a synthetic multi-tier chain (compute only).
+    Pcf {
+        /// Parts in the chain.
+        #[arg(long, default_value_t = 100_000)]
+        parts: usize,
+        /// Tiers of suppliers.
+        #[arg(long, default_value_t = 6)]
+        tiers: usize,
+        /// Runs (the best and the median are reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn init_logging(filter: &str) {
@@ -191,6 +206,20 @@ async fn main() -> anyhow::Result<()> {
                         println!("{}", serde_json::to_string(&report)?);
                     } else {
                         bench::print_table(&report);
+                    }
+                    Ok(())
+                }
+                BenchCommand::Pcf {
+                    parts,
+                    tiers,
+                    runs,
+                    json,
+                } => {
+                    let report = bench::pcf(parts, tiers, runs.max(1))?;
+                    if json {
+                        println!("{}", serde_json::to_string(&report)?);
+                    } else {
+                        bench::print_pcf(&report);
                     }
                     Ok(())
                 }
