@@ -122,9 +122,11 @@ async fn ledger_phase(options: &DspOptions) -> anyhow::Result<NegotiationFigures
 
 /// The negotiation figures between two members of a DCP network (operator included).
 async fn dcp_phase(options: &DspOptions) -> anyhow::Result<NegotiationFigures> {
-    use crate::network::{Company, Network};
+    use crate::network::{Company, Network, NetworkOptions};
     let dir = tempfile::tempdir()?;
-    let network = Network::start(
+    // Plain HTTP and no log, like the development-header run it is compared with: the
+    // difference is authentication alone.
+    let network = Network::start_with(
         dir.path(),
         vec![
             Company::new(
@@ -140,6 +142,10 @@ async fn dcp_phase(options: &DspOptions) -> anyhow::Result<NegotiationFigures> {
                 &["cellMaker"],
             ),
         ],
+        NetworkOptions {
+            tls: false,
+            ledger: false,
+        },
     )
     .await?;
     let provider = &network.member("provider").node;

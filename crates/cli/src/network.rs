@@ -88,12 +88,45 @@ impl NetworkTls {
     }
 }
 
+/// How a loopback network is built.
+#[derive(Debug, Clone, Copy)]
+pub struct NetworkOptions {
+    /// Serve HTTPS (and resolve `did:web` over HTTPS); otherwise plain HTTP on loopback.
+    pub tls: bool,
+    /// Keep transaction logs.
+    pub ledger: bool,
+}
+
+impl Default for NetworkOptions {
+    fn default() -> Self {
+        NetworkOptions {
+            tls: true,
+            ledger: true,
+        }
+    }
+}
+
 /// Starts the operator in `dir`.
 pub async fn start_operator(dir: &Path, tls: &NetworkTls) -> anyhow::Result<OperatorNode> {
+    start_operator_with(dir, tls, NetworkOptions::default()).await
+}
+
+async fn start_operator_with(
+    dir: &Path,
+    tls: &NetworkTls,
+    options: NetworkOptions,
+) -> anyhow::Result<OperatorNode> {
+    let file = |path: &Path| {
+        if options.tls {
+            path.display().to_string()
+        } else {
+            String::new()
+        }
+    };
     operator::start(&OperatorOptions {
-        tls_cert_file: tls.cert_file.display().to_string(),
-        tls_key_file: tls.key_file.display().to_string(),
-        tls_ca_file: tls.cert_file.display().to_string(),
+        tls_cert_file: file(&tls.cert_file),
+        tls_key_file: file(&tls.key_file),
+        tls_ca_file: file(&tls.cert_file),
         bind: "127.0.0.1:0".into(),
         public_url: String::new(),
         database_url: format!("sqlite:{}", dir.join("operator.sqlite").display()),
@@ -101,7 +134,7 @@ pub async fn start_operator(dir: &Path, tls: &NetworkTls) -> anyhow::Result<Oper
         admin_token: format!("admin-{}", uuid::Uuid::new_v4()),
         scheme_name: "BASC battery supply-chain data space (demo)".into(),
         credential_days: 365,
-        did_web_insecure_http: false,
+        did_web_insecure_http: !options.tls,
     })
     .await
 }
@@ -172,14 +205,28 @@ pub async fn onboard(
 }
 
 impl Network {
-    /// Starts the operator and every company, and onboards them.
+    /// Starts the operator and every company, and onboards them (HTTPS, with logs).
     pub async fn start(dir: &Path, companies: Vec<Company>) -> anyhow::Result<Network> {
+        Network::start_with(dir, companies, NetworkOptions::default()).await
+    }
+
+    pub async fn start_with(
+        dir: &Path,
+        companies: Vec<Company>,
+        options: NetworkOptions,
+    ) -> anyhow::Result<Network> {
         let tls = NetworkTls::create(dir)?;
-        let operator = start_operator(dir, &tls).await?;
+        let operator = start_operator_with(dir, &tls, options).await?;
         let client = crate::node::client_for(&tls.cert_file.display().to_string())?;
         let mut members = Vec::new();
         for company in companies {
-            let config = member_config(&company.name, dir, &operator, &tls);
+            let mut config = member_config(&company.name, dir, &operator, &tls);
+            config.ledger = options.ledger;
+            if !options.tls {
+                config.tls_cert_file = String::new();
+                config.tls_key_file = String::new();
+                config.did_web_insecure_http = true;
+            }
             let node = node::start(&config).await?;
             onboard(&client, &operator, &company, &node)
                 .await

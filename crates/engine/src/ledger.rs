@@ -35,6 +35,8 @@ pub struct LedgerSettings {
 
 /// Processes whose last logged state is remembered.
 const MAX_TRACKED_PROCESSES: usize = 100_000;
+/// How long the appender gathers entries before it writes them.
+const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(20);
 /// Most entries appended in one write.
 const MAX_BATCH: usize = 4096;
 /// Stored entries read per query when the tree is rebuilt.
@@ -199,10 +201,17 @@ impl Ledger {
         let mut batch = Vec::new();
         while let Some(first) = receiver.recv().await {
             batch.push(first);
+            // Gather what arrives within a short window, so that a busy connector writes a
+            // few large batches rather than many small ones that each take the write lock.
+            let window = tokio::time::sleep(BATCH_WINDOW);
+            tokio::pin!(window);
             while batch.len() < MAX_BATCH {
-                match receiver.try_recv() {
-                    Ok(entry) => batch.push(entry),
-                    Err(_) => break,
+                tokio::select! {
+                    entry = receiver.recv() => match entry {
+                        Some(entry) => batch.push(entry),
+                        None => break,
+                    },
+                    () = &mut window => break,
                 }
             }
             if let Err(error) = self.append(store, &batch).await {
@@ -269,29 +278,38 @@ impl Ledger {
                 }
             })
             .collect();
+        let hashes: Vec<Hash> = rows
+            .iter()
+            .map(|row| Hash::from_slice(&row.leaf_hash).expect("a SHA-256 digest is 32 bytes"))
+            .collect();
         let mut state = self.state.write().await;
         loop {
-            match store.append_ledger(state.tree.size(), &rows).await {
-                Ok(()) => break,
+            // The checkpoint of the grown tree is signed before the write and stored with the
+            // rows, in one transaction.
+            let mut grown = state.tree.frontier();
+            for hash in &hashes {
+                grown.append_leaf_hash(*hash);
+            }
+            let checkpoint = Checkpoint::new(&self.settings.origin, grown.size(), grown.root())
+                .map_err(|error| EngineError::Internal(format!("checkpoint: {error}")))?;
+            let note = checkpoint.sign(&self.settings.signer).to_string();
+            match store
+                .append_ledger(state.tree.size(), &rows, Some(&note))
+                .await
+            {
+                Ok(()) => {
+                    for hash in &hashes {
+                        state.tree.append_leaf_hash(*hash);
+                    }
+                    state.checkpoint = Some(note);
+                    return Ok(());
+                }
                 // Another replica appended first: take its entries into the tree, then
                 // append ours after them.
                 Err(StoreError::Duplicate(_)) => self.catch_up(store, &mut state).await?,
                 Err(other) => return Err(other.into()),
             }
         }
-        for row in &rows {
-            let hash = Hash::from_slice(&row.leaf_hash).expect("a SHA-256 digest is 32 bytes");
-            state.tree.append_leaf_hash(hash);
-        }
-        let checkpoint =
-            Checkpoint::new(&self.settings.origin, state.tree.size(), state.tree.root())
-                .map_err(|error| EngineError::Internal(format!("checkpoint: {error}")))?;
-        let note = checkpoint.sign(&self.settings.signer).to_string();
-        store
-            .put_ledger_checkpoint(state.tree.size(), at_ms, &note)
-            .await?;
-        state.checkpoint = Some(note);
-        Ok(())
     }
 
     pub(crate) async fn checkpoint(&self) -> Option<String> {

@@ -382,9 +382,9 @@ impl Verifier {
     /// only lead to signatures that are silently ignored.
     pub fn from_vkey(vkey: &str) -> Result<Verifier, LedgerError> {
         let malformed = |reason| LedgerError::MalformedVerifierKey { reason };
-        let mut parts = vkey.split('+');
-        let (Some(name), Some(key_id), Some(key), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
+        // Names cannot contain '+', but the base64 key can: split off two parts only.
+        let mut parts = vkey.splitn(3, '+');
+        let (Some(name), Some(key_id), Some(key)) = (parts.next(), parts.next(), parts.next())
         else {
             return Err(malformed("it is not three parts joined by '+'"));
         };
@@ -733,7 +733,8 @@ mod tests {
         );
         let cases = [
             ("nameonly", "it is not three parts joined by '+'"),
-            ("a+b+c+d", "it is not three parts joined by '+'"),
+            // A fourth part belongs to the key: base64 holds '+'.
+            ("a+b+c+d", "the key id is not 8 hex digits"),
             ("a+123+AQ==", "the key id is not 8 hex digits"),
             ("a+0123456z+AQ==", "the key id is not 8 hex digits"),
             ("a+01234567+%%", "the key is not standard base64"),
@@ -750,5 +751,24 @@ mod tests {
             Verifier::from_vkey("a+01234567+Ag==").unwrap_err(),
             LedgerError::UnsupportedSignatureType { byte: 2 }
         );
+    }
+
+    /// Regression: a key whose base64 contains '+' was refused as "not three parts".
+    #[test]
+    fn a_vkey_whose_key_contains_a_plus_parses() {
+        let found = (0u8..=255)
+            .map(|seed| SigningKey::from_bytes(&[seed; 32]))
+            .map(|key| {
+                Verifier::new(
+                    "did:web:example.com",
+                    SignatureType::Ed25519,
+                    key.verifying_key(),
+                )
+                .unwrap()
+            })
+            .find(|verifier| verifier.to_vkey().matches('+').count() > 2)
+            .expect("some key's base64 holds a '+'");
+        let vkey = found.to_vkey();
+        assert_eq!(Verifier::from_vkey(&vkey).unwrap().to_vkey(), vkey);
     }
 }

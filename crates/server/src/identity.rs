@@ -69,6 +69,9 @@ pub struct ConnectorIdentity {
     credential_service_url: String,
     dsp_url: String,
     credentials: RwLock<Vec<String>>,
+    /// Access tokens for our credential service, per audience, reused while fresh: signing
+    /// one per request would double the signatures every DSP call costs.
+    access_tokens: Mutex<HashMap<String, (String, i64)>>,
 }
 
 impl std::fmt::Debug for ConnectorIdentity {
@@ -93,6 +96,7 @@ impl ConnectorIdentity {
             credential_service_url: format!("{public_url}/dcp"),
             dsp_url: format!("{public_url}/dsp"),
             credentials: RwLock::new(Vec::new()),
+            access_tokens: Mutex::new(HashMap::new()),
         })
     }
 
@@ -145,11 +149,36 @@ impl ConnectorIdentity {
         now: DateTime<Utc>,
     ) -> Result<String, TrustError> {
         let keys = self.keys.read().expect("keys lock");
-        let access_token = tsunagu_trust::jws::sign(
-            tsunagu_trust::jws::JwsHeader::new(
-                "JWT",
-                format!("{}#{}", self.did, keys.active().kid()),
-            ),
+        let access_token = self.access_token(&keys, audience, now);
+        tsunagu_trust::dcp::issue_self_issued_token(
+            keys.active(),
+            &self.did,
+            audience,
+            Some(&access_token),
+            now,
+            TOKEN_LIFETIME,
+            &mut rand::thread_rng(),
+        )
+    }
+
+    /// An access token for `audience`: the cached one while it has more than half its
+    /// lifetime left (and was signed by the active key), else a new one.
+    fn access_token(&self, keys: &KeyRing, audience: &str, now: DateTime<Utc>) -> String {
+        let kid = format!("{}#{}", self.did, keys.active().kid());
+        let mut cache = self.access_tokens.lock().expect("token cache lock");
+        if let Some((token, expires)) = cache.get(audience) {
+            if *expires - now.timestamp() > TOKEN_LIFETIME.num_seconds() / 2
+                && tsunagu_trust::jws::decode_unverified(token)
+                    .is_ok_and(|(header, _)| header.kid.as_deref() == Some(kid.as_str()))
+            {
+                return token.clone();
+            }
+        }
+        if cache.len() >= CACHE_CAPACITY {
+            cache.clear();
+        }
+        let token = tsunagu_trust::jws::sign(
+            tsunagu_trust::jws::JwsHeader::new("JWT", kid),
             &json!({
                 "iss": self.did,
                 "sub": self.did,
@@ -161,15 +190,11 @@ impl ConnectorIdentity {
             }),
             keys.active(),
         );
-        tsunagu_trust::dcp::issue_self_issued_token(
-            keys.active(),
-            &self.did,
-            audience,
-            Some(&access_token),
-            now,
-            TOKEN_LIFETIME,
-            &mut rand::thread_rng(),
-        )
+        cache.insert(
+            audience.to_owned(),
+            (token.clone(), (now + TOKEN_LIFETIME).timestamp()),
+        );
+        token
     }
 
     /// Checks an access token we issued and returns who may use it (its audience).

@@ -552,9 +552,22 @@ pub async fn run_ledger(store: &dyn Store) {
         leaf_hash: vec![n; 32],
     };
     assert!(store.ledger_rows(0, 10).await.unwrap().is_empty());
-    store.append_ledger(0, &[row(0), row(1)]).await.unwrap();
-    store.append_ledger(2, &[row(2)]).await.unwrap();
-    let taken = store.append_ledger(2, &[row(9), row(10)]).await;
+    store
+        .append_ledger(0, &[row(0), row(1)], None)
+        .await
+        .unwrap();
+    store
+        .append_ledger(2, &[row(2)], Some("note at 3 with its rows"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.latest_ledger_checkpoint().await.unwrap(),
+        Some((3, "note at 3 with its rows".to_owned())),
+        "the checkpoint is written with the rows it signs"
+    );
+    let taken = store
+        .append_ledger(2, &[row(9), row(10)], Some("a forked note at 4"))
+        .await;
     assert!(
         matches!(taken, Err(StoreError::Duplicate(_))),
         "a second writer at a taken index is refused: {taken:?}"
@@ -564,13 +577,8 @@ pub async fn run_ledger(store: &dyn Store) {
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[2], (2, row(2)));
     assert_eq!(store.ledger_rows(1, 1).await.unwrap(), vec![(1, row(1))]);
-    assert!(store.latest_ledger_checkpoint().await.unwrap().is_none());
     store
         .put_ledger_checkpoint(2, 5, "note at 2")
-        .await
-        .unwrap();
-    store
-        .put_ledger_checkpoint(3, 6, "note at 3")
         .await
         .unwrap();
     store
@@ -579,6 +587,9 @@ pub async fn run_ledger(store: &dyn Store) {
         .unwrap();
     assert_eq!(
         store.latest_ledger_checkpoint().await.unwrap(),
-        Some((3, "note at 3".to_owned()))
+        Some((3, "note at 3 with its rows".to_owned())),
+        "the first checkpoint of a size wins"
     );
+    // The refused batch's checkpoint was not kept either.
+    assert!(store.ledger_rows(3, 10).await.unwrap().is_empty());
 }

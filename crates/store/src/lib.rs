@@ -168,10 +168,16 @@ pub trait Store: Send + Sync + 'static {
     async fn finish_transfer_work(&self, transfer: &mut Transfer) -> Result<()>;
     async fn claim_transfers(&self, claim: Claim<'_>) -> Result<Vec<Transfer>>;
 
-    /// Appends log entries at indexes `first`, `first + 1`, ... in one write. Fails with
+    /// Appends log entries at indexes `first`, `first + 1`, ... and, in the same write, the
+    /// signed checkpoint of the grown tree (`note`, if given). Fails with
     /// `StoreError::Duplicate` if any index is taken (another replica appended first): the
     /// caller reloads and retries.
-    async fn append_ledger(&self, first: u64, rows: &[LedgerRow]) -> Result<()>;
+    async fn append_ledger(
+        &self,
+        first: u64,
+        rows: &[LedgerRow],
+        checkpoint: Option<&str>,
+    ) -> Result<()>;
     /// Entries from index `from` on, at most `limit`, in index order.
     async fn ledger_rows(&self, from: u64, limit: u32) -> Result<Vec<(u64, LedgerRow)>>;
     /// Keeps a signed checkpoint of the tree at `size` (the first one written for a size wins).

@@ -737,7 +737,12 @@ macro_rules! store_impl {
                 self.write_transfer(transfer, Lease::Release).await.map(drop)
             }
 
-            async fn append_ledger(&self, first: u64, rows: &[LedgerRow]) -> Result<()> {
+            async fn append_ledger(
+                &self,
+                first: u64,
+                rows: &[LedgerRow],
+                checkpoint: Option<&str>,
+            ) -> Result<()> {
                 if rows.is_empty() {
                     return Ok(());
                 }
@@ -760,6 +765,15 @@ macro_rules! store_impl {
                                 e.into()
                             }
                         })?;
+                }
+                if let Some(note) = checkpoint {
+                    let sql = Self::sql("INSERT INTO ledger_checkpoints (size, at, note) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING");
+                    sqlx::query(&sql)
+                        .bind((first + rows.len() as u64) as i64)
+                        .bind(rows[rows.len() - 1].at_ms)
+                        .bind(note)
+                        .execute(&mut *transaction)
+                        .await?;
                 }
                 transaction.commit().await?;
                 Ok(())
