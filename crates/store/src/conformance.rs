@@ -592,4 +592,25 @@ pub async fn run_ledger(store: &dyn Store) {
     );
     // The refused batch's checkpoint was not kept either.
     assert!(store.ledger_rows(3, 10).await.unwrap().is_empty());
+    // A batch larger than one statement holds.
+    let many: Vec<LedgerRow> = (0..600u32)
+        .map(|n| LedgerRow {
+            at_ms: i64::from(n),
+            entry: n.to_be_bytes().to_vec(),
+            leaf_hash: vec![(n % 251) as u8; 32],
+        })
+        .collect();
+    store
+        .append_ledger(3, &many, Some("note at 603"))
+        .await
+        .unwrap();
+    let stored = store.ledger_rows(3, 1000).await.unwrap();
+    assert_eq!(stored.len(), 600);
+    assert!(
+        stored
+            .iter()
+            .zip(&many)
+            .enumerate()
+            .all(|(i, ((index, row), expected))| *index == 3 + i as u64 && row == expected)
+    );
 }

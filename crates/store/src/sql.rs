@@ -113,6 +113,11 @@ impl SqliteStore {
         Cow::Owned(query.replace('$', "?"))
     }
 
+    /// The `n`-th bind placeholder, for statements built at run time.
+    fn placeholder(n: usize) -> String {
+        format!("?{n}")
+    }
+
     /// The one place where the PostgreSQL form of a lease claim differs: SQLite has a single
     /// writer, so the sub-select cannot race and needs no row locks.
     const LOCK_CLAUSE: &'static str = "";
@@ -140,6 +145,11 @@ impl PostgresStore {
         Cow::Borrowed(query)
     }
 
+    /// The `n`-th bind placeholder, for statements built at run time.
+    fn placeholder(n: usize) -> String {
+        format!("${n}")
+    }
+
     /// Replicas claim concurrently; SKIP LOCKED lets each take different rows without waiting.
     const LOCK_CLAUSE: &'static str = " FOR UPDATE SKIP LOCKED";
 }
@@ -154,6 +164,10 @@ fn decode<T: serde::de::DeserializeOwned>(id: &str, body: &str) -> Result<T> {
         reason: e.to_string(),
     })
 }
+
+/// Rows of the transaction log written by one statement (four bind values each; both
+/// backends allow far more than 4 × 256 per statement).
+const LEDGER_ROWS_PER_STATEMENT: usize = 256;
 
 fn limit(page: Page) -> i64 {
     i64::from(page.limit.min(i32::MAX as u32))
@@ -748,23 +762,40 @@ macro_rules! store_impl {
                 }
                 let _writer = self.lock_writes().await;
                 let mut transaction = self.pool.begin().await?;
-                let sql = Self::sql("INSERT INTO ledger (idx, at, entry, leaf_hash) VALUES ($1, $2, $3, $4)");
-                for (offset, row) in rows.iter().enumerate() {
-                    let index = first + offset as u64;
-                    sqlx::query(&sql)
-                        .bind(index as i64)
-                        .bind(row.at_ms)
-                        .bind(&row.entry)
-                        .bind(&row.leaf_hash)
-                        .execute(&mut *transaction)
-                        .await
-                        .map_err(|e| {
-                            if is_unique_violation(&e) {
-                                StoreError::Duplicate(format!("ledger entry {index}"))
-                            } else {
-                                e.into()
-                            }
-                        })?;
+                // Many rows per statement: one round trip per chunk instead of per row keeps
+                // the write lock short, which is what other writers wait on.
+                for (chunk_number, chunk) in rows.chunks(LEDGER_ROWS_PER_STATEMENT).enumerate() {
+                    let chunk_first = first + (chunk_number * LEDGER_ROWS_PER_STATEMENT) as u64;
+                    let values: Vec<String> = (0..chunk.len())
+                        .map(|i| {
+                            format!(
+                                "({}, {}, {}, {})",
+                                Self::placeholder(4 * i + 1),
+                                Self::placeholder(4 * i + 2),
+                                Self::placeholder(4 * i + 3),
+                                Self::placeholder(4 * i + 4)
+                            )
+                        })
+                        .collect();
+                    let sql = format!(
+                        "INSERT INTO ledger (idx, at, entry, leaf_hash) VALUES {}",
+                        values.join(", ")
+                    );
+                    let mut query = sqlx::query(&sql);
+                    for (offset, row) in chunk.iter().enumerate() {
+                        query = query
+                            .bind((chunk_first + offset as u64) as i64)
+                            .bind(row.at_ms)
+                            .bind(&row.entry)
+                            .bind(&row.leaf_hash);
+                    }
+                    query.execute(&mut *transaction).await.map_err(|e| {
+                        if is_unique_violation(&e) {
+                            StoreError::Duplicate(format!("ledger entries from {chunk_first}"))
+                        } else {
+                            e.into()
+                        }
+                    })?;
                 }
                 if let Some(note) = checkpoint {
                     let sql = Self::sql("INSERT INTO ledger_checkpoints (size, at, note) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING");
