@@ -166,13 +166,12 @@ impl ConnectorIdentity {
     fn access_token(&self, keys: &KeyRing, audience: &str, now: DateTime<Utc>) -> String {
         let kid = format!("{}#{}", self.did, keys.active().kid());
         let mut cache = self.access_tokens.lock().expect("token cache lock");
-        if let Some((token, expires)) = cache.get(audience) {
-            if *expires - now.timestamp() > TOKEN_LIFETIME.num_seconds() / 2
-                && tsunagu_trust::jws::decode_unverified(token)
-                    .is_ok_and(|(header, _)| header.kid.as_deref() == Some(kid.as_str()))
-            {
-                return token.clone();
-            }
+        if let Some((token, expires)) = cache.get(audience)
+            && *expires - now.timestamp() > TOKEN_LIFETIME.num_seconds() / 2
+            && tsunagu_trust::jws::decode_unverified(token)
+                .is_ok_and(|(header, _)| header.kid.as_deref() == Some(kid.as_str()))
+        {
+            return token.clone();
         }
         if cache.len() >= CACHE_CAPACITY {
             cache.clear();
