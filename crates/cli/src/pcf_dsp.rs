@@ -48,7 +48,7 @@ const MEDIA_TYPE: &str = "application/json";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "message", rename_all = "snake_case")]
 enum TradeEnvelope {
-    Request(TradeRequestMessage),
+    Request(Box<TradeRequestMessage>),
     Response(TradeResponseMessage),
 }
 
@@ -130,7 +130,7 @@ impl InboxHandler for TradeInboxHandler {
         let sender = message.sender_id.as_str();
         let outcome = match envelope {
             TradeEnvelope::Request(request) => {
-                self.service.receive_trade_request(sender, request).await
+                self.service.receive_trade_request(sender, *request).await
             }
             TradeEnvelope::Response(response) => {
                 self.service.receive_trade_response(sender, response).await
@@ -356,7 +356,7 @@ impl TradeTransport for DspTradeTransport {
         supplier: &Partner,
         message: TradeRequestMessage,
     ) -> Result<(), TransportError> {
-        self.deliver(supplier, TradeEnvelope::Request(message))
+        self.deliver(supplier, TradeEnvelope::Request(Box::new(message)))
             .await
     }
 

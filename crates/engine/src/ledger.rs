@@ -354,6 +354,9 @@ pub(crate) fn entry_view(index: u64, row: LedgerRow) -> LedgerEntryView {
     }
 }
 
+/// Called with the SHA-256 and the length of a body once it has been read to its end.
+pub(crate) type OnBodyEnd = Box<dyn FnOnce([u8; 32], u64) + Send>;
+
 /// Wraps a body so that, once it has been read to its end, the SHA-256 of its exact bytes is
 /// logged as a delivery.
 pub(crate) struct Hashed {
@@ -363,7 +366,7 @@ pub(crate) struct Hashed {
     /// The body's length when known: an HTTP server that sent that many bytes stops polling
     /// before the stream says it has ended, so reaching it counts as the end.
     pub(crate) expected_len: Option<u64>,
-    pub(crate) on_end: Option<Box<dyn FnOnce([u8; 32], u64) + Send>>,
+    pub(crate) on_end: Option<OnBodyEnd>,
 }
 
 impl Hashed {
