@@ -12,4 +12,5 @@ pub mod demo;
 pub mod network;
 pub mod node;
 pub mod operator;
+pub mod pcf_dsp;
 pub mod verify;

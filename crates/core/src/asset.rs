@@ -33,6 +33,10 @@ pub enum AssetContent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         auth_header: Option<(String, String)>,
     },
+    /// No bytes to serve: the consumer of a started pull transfer posts messages to it with
+    /// the transfer's token, and the connector hands each one to the handler the owning app
+    /// registered (a trade inbox of the PCF app, for example). Pulling from it is refused.
+    Inbox { media_type: String },
 }
 
 /// A named ODRL policy the company wrote once and uses in contract definitions.

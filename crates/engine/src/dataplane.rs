@@ -148,6 +148,8 @@ impl Connector {
                     body: Box::pin(body),
                 })
             }
+            // An inbox receives messages; it has nothing to serve.
+            AssetContent::Inbox { .. } => Err(EngineError::NotFound),
             AssetContent::Http {
                 url,
                 media_type,
@@ -191,13 +193,15 @@ impl Connector {
             Some(self.uses_of_agreement(&transfer.agreement_id).await?),
         )
         .await?;
+        // Opened before the delivery is counted, so that a pull from an inbox asset (which
+        // serves nothing) does not count as a use.
+        let mut data = self.open_asset(&transfer.dataset_id).await?;
         let (transfer, ()) = self
             .modify_transfer(&transfer.id, |t| {
                 t.deliveries += 1;
                 Ok(())
             })
             .await?;
-        let mut data = self.open_asset(&transfer.dataset_id).await?;
         let connector = self.clone();
         let transfer_id = transfer.id.clone();
         let check = futures::stream::unfold((), move |()| {

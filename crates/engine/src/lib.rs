@@ -13,6 +13,7 @@
 mod catalog;
 mod dataplane;
 mod error;
+mod inbox;
 mod ledger;
 mod management;
 mod negotiations;
@@ -30,6 +31,7 @@ use tsunagu_store::Store;
 pub use catalog::{CatalogEntry, CatalogOffer, CatalogQuery};
 pub use dataplane::{DataStream, PushDelivery};
 pub use error::EngineError;
+pub use inbox::{InboxHandler, InboxMessage, InboxReceipt, InboxRefusal, MAX_INBOX_MESSAGE_BYTES};
 pub use ledger::{LedgerEntryView, LedgerProof, LedgerSettings};
 pub use management::{NewAssetRequest, NewContractDefinition, NewPolicyDefinition};
 pub use negotiations::{
@@ -136,6 +138,8 @@ struct Inner {
     transfer_work: Notify,
     events: broadcast::Sender<ProcessEvent>,
     ledger: Option<Arc<ledger::Ledger>>,
+    /// The apps' handlers of inbox assets, by asset id (see `inbox`).
+    inbox_handlers: std::sync::RwLock<std::collections::HashMap<String, Arc<dyn InboxHandler>>>,
 }
 
 /// A negotiation or transfer changed state in this connector. Subscribers (the demo, the
@@ -164,6 +168,7 @@ impl Connector {
                 transfer_work: Notify::new(),
                 events: broadcast::channel(4096).0,
                 ledger: settings_ledger.map(|settings| Arc::new(ledger::Ledger::new(settings))),
+                inbox_handlers: Default::default(),
             }),
         }
     }

@@ -98,9 +98,11 @@ pub struct TransferStateChange {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Direction {
-    /// We served the bytes (we are the provider).
+    /// We sent the bytes: a provider serving a pull or pushing, or a consumer posting a
+    /// message to the provider's inbox asset.
     Served,
-    /// We received the bytes (we are the consumer).
+    /// We received the bytes: a consumer pulling or being pushed to, or a provider whose
+    /// inbox asset took a message.
     Received,
 }
 

@@ -1,5 +1,6 @@
 //! The data plane over HTTP: `GET /data` serves a started pull transfer to the bearer of its
-//! token; `POST /data/inbox/:transferId` receives what a provider pushes. Bodies stream.
+//! token; `POST /data` takes a message from that bearer when the transfer is for an inbox
+//! asset; `POST /data/inbox/:transferId` receives what a provider pushes. Bodies stream.
 
 use axum::Router;
 use axum::body::Body;
@@ -14,7 +15,7 @@ use crate::AppState;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/data", get(pull))
+        .route("/data", get(pull).post(post_to_inbox))
         .route("/data/inbox/{transfer_id}", post(inbox))
 }
 
@@ -116,6 +117,31 @@ async fn inbox(
         axum::Json(
             serde_json::json!({"transferId": delivery.transfer_id, "bytes": delivery.bytes}),
         ),
+    )
+        .into_response())
+}
+
+/// # `POST /data`
+///
+/// The consumer of a started pull transfer for an inbox asset posts one message.
+async fn post_to_inbox(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, DataError> {
+    let token = bearer(&headers)?.to_owned();
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let stream: ByteStream = Box::pin(body.into_data_stream().map_err(std::io::Error::other));
+    let receipt = state
+        .connector
+        .receive_inbox_message(&token, media_type, stream)
+        .await?;
+    Ok((
+        StatusCode::OK,
+        axum::Json(serde_json::json!({"transferId": receipt.transfer_id, "bytes": receipt.bytes})),
     )
         .into_response())
 }

@@ -24,6 +24,8 @@ use crate::AppState;
 const MASK: &str = "***";
 /// The data address type of bytes kept in the connector (uploaded with `PUT .../data`).
 const STORED_TYPE: &str = "tsunagu:Stored";
+/// An inbox asset (made by an app, not through this API): it receives messages and serves none.
+const INBOX_TYPE: &str = "tsunagu:Inbox";
 
 /// # `POST /management/v3/assets`
 pub(crate) async fn create(
@@ -163,6 +165,11 @@ pub(crate) fn asset_view(asset: &Asset) -> Value {
             }
             address
         }
+        AssetContent::Inbox { media_type } => json!({
+            "@type": "DataAddress",
+            "type": INBOX_TYPE,
+            "contentType": media_type,
+        }),
     };
     json!({
         "@context": answer_context(),
