@@ -41,16 +41,8 @@ pub struct Network {
 /// Makes a valid Japanese corporate number from a 12-digit base by computing its check digit.
 pub fn corporate_number(base: u64) -> String {
     let base = format!("{:012}", base % 1_000_000_000_000);
-    let sum: u32 = base
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let digit = u32::from(b - b'0');
-            if i % 2 == 0 { digit } else { digit * 2 }
-        })
-        .sum();
-    format!("{}{base}", 9 - sum % 9)
+    let check = tsunagu_operator::corporate_number_check_digit(base.as_bytes());
+    format!("{check}{base}")
 }
 
 impl Company {

@@ -137,7 +137,6 @@ pub fn write_keys(path: &std::path::Path, keys: &KeyRing) -> anyhow::Result<()> 
 /// Writes a file readable by its owner only (mode 0600), atomically.
 pub fn write_secret_file(path: &std::path::Path, contents: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
-    let text = contents;
     let temporary = path.with_extension("tmp");
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -149,7 +148,7 @@ pub fn write_secret_file(path: &std::path::Path, contents: &[u8]) -> anyhow::Res
     let mut file = options
         .open(&temporary)
         .with_context(|| format!("cannot write the key file {}", temporary.display()))?;
-    file.write_all(text)?;
+    file.write_all(contents)?;
     file.sync_all()?;
     std::fs::rename(&temporary, path)
         .with_context(|| format!("cannot move the key file into {}", path.display()))?;
@@ -361,13 +360,22 @@ pub fn serve(
 
 /// The TLS configuration from `tls_cert_file` and `tls_key_file`, if set.
 pub fn tls_config(config: &Config) -> anyhow::Result<Option<Arc<rustls::ServerConfig>>> {
-    if !config.tls() {
-        return Ok(None);
+    tls_from_files(&config.tls_cert_file, &config.tls_key_file)
+}
+
+/// A TLS server configuration from a PEM certificate file and key file; `None` when both
+/// are empty, an error when only one is given.
+pub fn tls_from_files(
+    cert_file: &str,
+    key_file: &str,
+) -> anyhow::Result<Option<Arc<rustls::ServerConfig>>> {
+    match (cert_file.is_empty(), key_file.is_empty()) {
+        (true, true) => return Ok(None),
+        (false, false) => {}
+        _ => bail!("a TLS certificate file and key file go together: give both, or neither"),
     }
-    let cert = std::fs::read(&config.tls_cert_file)
-        .with_context(|| format!("cannot read tls_cert_file {}", config.tls_cert_file))?;
-    let key = std::fs::read(&config.tls_key_file)
-        .with_context(|| format!("cannot read tls_key_file {}", config.tls_key_file))?;
+    let cert = std::fs::read(cert_file).with_context(|| format!("cannot read {cert_file}"))?;
+    let key = std::fs::read(key_file).with_context(|| format!("cannot read {key_file}"))?;
     Ok(Some(tsunagu_server::tls::server_config(&cert, &key)?))
 }
 

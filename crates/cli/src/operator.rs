@@ -89,18 +89,7 @@ pub async fn start(options: &OperatorOptions) -> anyhow::Result<OperatorNode> {
         .await
         .with_context(|| format!("cannot listen on {}", options.bind))?;
     let addr = listener.local_addr()?;
-    if options.tls_cert_file.is_empty() != options.tls_key_file.is_empty() {
-        anyhow::bail!("--tls-cert-file and --tls-key-file go together");
-    }
-    let tls = if options.tls_cert_file.is_empty() {
-        None
-    } else {
-        let cert = std::fs::read(&options.tls_cert_file)
-            .with_context(|| format!("cannot read {}", options.tls_cert_file))?;
-        let key = std::fs::read(&options.tls_key_file)
-            .with_context(|| format!("cannot read {}", options.tls_key_file))?;
-        Some(tsunagu_server::tls::server_config(&cert, &key)?)
-    };
+    let tls = crate::node::tls_from_files(&options.tls_cert_file, &options.tls_key_file)?;
     let url = if options.public_url.is_empty() {
         crate::node::base_url(addr, tls.is_some())
     } else {

@@ -138,27 +138,16 @@ async fn read_live(options: &VerifyOptions, url: &str) -> anyhow::Result<LogCopy
 /// The vkeys of every Ed25519 key in a DID document, named by the DID (the name the connector
 /// signs its checkpoints under).
 pub fn vkeys_of_document(document: &Value) -> anyhow::Result<Vec<String>> {
-    use base64::Engine;
-    let did = document["id"]
-        .as_str()
-        .context("the DID document has no id")?;
+    let document: tsunagu_trust::did::DidDocument =
+        serde_json::from_value(document.clone()).context("not a DID document")?;
+    let did = document.id.as_str();
     let mut vkeys = Vec::new();
-    for method in document["verificationMethod"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        let jwk = &method["publicKeyJwk"];
-        if jwk["crv"] != "Ed25519" {
+    for method in &document.verification_method {
+        let Ok(tsunagu_trust::jwk::PublicKey::Ed25519(key)) =
+            method.public_jwk(did).and_then(|jwk| jwk.verifying_key())
+        else {
             continue;
-        }
-        let x = jwk["x"].as_str().context("an Ed25519 JWK without x")?;
-        let bytes: [u8; 32] = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(x)?
-            .as_slice()
-            .try_into()
-            .context("an Ed25519 key is 32 bytes")?;
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)?;
+        };
         let verifier = Verifier::new(did, SignatureType::Ed25519, key)
             .map_err(|error| anyhow::anyhow!("{error}"))?;
         vkeys.push(verifier.to_vkey());

@@ -77,10 +77,6 @@ pub struct LedgerEntryView {
     pub leaf_hash: String,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn sha256_hash(bytes: &[u8]) -> Hash {
     Hash::from_bytes(Sha256::digest(bytes).into())
 }
@@ -368,7 +364,9 @@ pub(crate) fn entry_view(index: u64, row: LedgerRow) -> LedgerEntryView {
         index,
         at_ms: row.at_ms,
         entry: String::from_utf8_lossy(&row.entry).into_owned(),
-        leaf_hash: hex(&row.leaf_hash),
+        leaf_hash: Hash::from_slice(&row.leaf_hash)
+            .map(|hash| hash.to_hex())
+            .unwrap_or_default(),
     }
 }
 

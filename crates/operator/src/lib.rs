@@ -18,5 +18,7 @@ pub mod service;
 pub use credentials::{CredentialIssuer, CredentialKind};
 pub use http::{OperatorState, operator_router};
 pub use model::{Address, Application, ApplicationForm, ChainRole, DirectoryEntry, Participant};
-pub use registration::{RegistrationError, RegistrationKind, RegistrationNumber};
+pub use registration::{
+    RegistrationError, RegistrationKind, RegistrationNumber, corporate_number_check_digit,
+};
 pub use service::{Operator, OperatorError};

@@ -81,21 +81,28 @@ impl RegistrationNumber {
     }
 }
 
-/// The check digit is the first of the 13 digits: 9 − (Σ Pn × Qn mod 9) over the other twelve,
-/// where Pn is the n-th digit counted from the right and Qn is 1 for odd n and 2 for even n.
+/// The check digit of a Japanese corporate number for its twelve base digits (ASCII digits):
+/// 9 − (Σ Pn × Qn mod 9), where Pn is the n-th digit counted from the right and Qn is 1 for
+/// odd n and 2 for even n. The check digit comes first in the 13-digit number.
+pub fn corporate_number_check_digit(base: &[u8]) -> u32 {
+    let sum: u32 = base
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let digit = u32::from(b - b'0');
+            if i % 2 == 0 { digit } else { digit * 2 }
+        })
+        .sum();
+    9 - sum % 9
+}
+
 fn check_corporate_number(value: &str) -> Result<(), RegistrationError> {
     if value.len() != 13 || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(RegistrationError::CorporateNumberShape(value.to_owned()));
     }
-    let digits: Vec<u32> = value.bytes().map(|b| u32::from(b - b'0')).collect();
-    let sum: u32 = digits[1..]
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, digit)| if i % 2 == 0 { *digit } else { digit * 2 })
-        .sum();
-    let expected = 9 - sum % 9;
-    if digits[0] != expected {
+    let expected = corporate_number_check_digit(&value.as_bytes()[1..]);
+    if u32::from(value.as_bytes()[0] - b'0') != expected {
         return Err(RegistrationError::CorporateNumberCheckDigit {
             number: value.to_owned(),
             expected,

@@ -728,7 +728,7 @@ pub type PersistKeys = Arc<dyn Fn(&KeyRing) -> Result<(), String> + Send + Sync>
 #[derive(Clone)]
 struct IdentityAdmin {
     identity: Arc<ConnectorIdentity>,
-    api_key_sha256: [u8; 32],
+    api_key: Arc<str>,
     persist: PersistKeys,
 }
 
@@ -741,36 +741,22 @@ pub fn identity_management_router(
     api_key: &str,
     persist: PersistKeys,
 ) -> Router {
-    use sha2::Digest;
     Router::new()
         .route("/management/v3/identity", get(identity_view))
         .route("/management/v3/identity/keys/rotate", post(rotate_key))
         .with_state(IdentityAdmin {
             identity,
-            api_key_sha256: sha2::Sha256::digest(api_key.as_bytes()).into(),
+            api_key: Arc::from(api_key),
             persist,
         })
 }
 
 fn management_problem(status: StatusCode, detail: &str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/problem+json")],
-        json!({"type": "about:blank", "title": status.canonical_reason().unwrap_or("error"),
-               "status": status.as_u16(), "detail": detail})
-        .to_string(),
-    )
-        .into_response()
+    crate::management::error::ManagementError::new(status, detail).into_response()
 }
 
 fn api_key_ok(admin: &IdentityAdmin, headers: &HeaderMap) -> bool {
-    use sha2::Digest;
-    let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    // Digests have a fixed length, so the comparison time says nothing about the key.
-    let digest: [u8; 32] = sha2::Sha256::digest(key.as_bytes()).into();
-    digest == admin.api_key_sha256
+    crate::management::auth::api_key_matches(headers, &admin.api_key)
 }
 
 impl ConnectorIdentity {

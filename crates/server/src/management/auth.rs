@@ -20,18 +20,21 @@ impl FromRequestParts<AppState> for Authorized {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let expected = state.management_api_key.as_bytes();
-        let presented = parts
-            .headers
-            .get(API_KEY_HEADER)
-            .map(|value| value.as_bytes());
-        match presented {
-            // An empty configured key would let an empty header in; refuse everything instead.
-            Some(presented) if !expected.is_empty() && constant_time_eq(presented, expected) => {
-                Ok(Authorized)
-            }
-            _ => Err(ManagementError::unauthorized()),
+        if api_key_matches(&parts.headers, &state.management_api_key) {
+            Ok(Authorized)
+        } else {
+            Err(ManagementError::unauthorized())
         }
+    }
+}
+
+/// Whether `headers` carry the management API key `expected`.
+pub(crate) fn api_key_matches(headers: &axum::http::HeaderMap, expected: &str) -> bool {
+    let expected = expected.as_bytes();
+    match headers.get(API_KEY_HEADER).map(|value| value.as_bytes()) {
+        // An empty configured key would let an empty header in; refuse everything instead.
+        Some(presented) => !expected.is_empty() && constant_time_eq(presented, expected),
+        None => false,
     }
 }
 

@@ -13,11 +13,11 @@
 
 mod agreements;
 mod assets;
-mod auth;
+pub(crate) mod auth;
 mod catalog;
 mod contract_definitions;
 mod data;
-mod error;
+pub(crate) mod error;
 mod jsonld;
 mod ledger;
 mod negotiations;
