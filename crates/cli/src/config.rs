@@ -105,6 +105,10 @@ pub struct Config {
     /// How many deliveries a worker runs at once.
     #[serde(default = "default_batch")]
     pub worker_batch: u32,
+    /// The least time between two exchanges of log checkpoints with the same partner
+    /// (witnessing), in milliseconds.
+    #[serde(default = "default_witness_interval")]
+    pub witness_interval_ms: u64,
     /// Log filter, e.g. `info` or `tsunagu_engine=debug,info`.
     #[serde(default = "default_log")]
     pub log: String,
@@ -131,6 +135,9 @@ fn default_token_lifetime() -> u64 {
 fn default_lease() -> u64 {
     30
 }
+fn default_witness_interval() -> u64 {
+    10_000
+}
 fn default_batch() -> u32 {
     64
 }
@@ -139,7 +146,7 @@ fn default_log() -> String {
 }
 
 /// The keys of `Config`, for the environment overlay and the example-file test.
-pub const KEYS: [&str; 23] = [
+pub const KEYS: [&str; 24] = [
     "participant_id",
     "bind",
     "management_bind",
@@ -162,6 +169,7 @@ pub const KEYS: [&str; 23] = [
     "token_lifetime_secs",
     "lease_secs",
     "worker_batch",
+    "witness_interval_ms",
     "log",
 ];
 
@@ -264,7 +272,11 @@ pub(crate) fn overlay_environment(table: &mut toml::Table, get: impl Fn(&str) ->
         let name = format!("TSUNAGU_{}", key.to_ascii_uppercase());
         let Some(raw) = get(&name) else { continue };
         let value = match key {
-            "database_connections" | "token_lifetime_secs" | "lease_secs" | "worker_batch" => raw
+            "database_connections"
+            | "token_lifetime_secs"
+            | "lease_secs"
+            | "worker_batch"
+            | "witness_interval_ms" => raw
                 .trim()
                 .parse::<i64>()
                 .map(toml::Value::Integer)
@@ -339,6 +351,7 @@ mod tests {
             token_lifetime_secs: 1,
             lease_secs: 1,
             worker_batch: 1,
+            witness_interval_ms: 1,
             log: default_log(),
         };
         let value = toml::Value::try_from(&config).unwrap();

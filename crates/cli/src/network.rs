@@ -87,6 +87,8 @@ pub struct NetworkOptions {
     pub tls: bool,
     /// Keep transaction logs.
     pub ledger: bool,
+    /// The least time between two checkpoint exchanges with the same partner.
+    pub witness_interval: std::time::Duration,
 }
 
 impl Default for NetworkOptions {
@@ -94,6 +96,7 @@ impl Default for NetworkOptions {
         NetworkOptions {
             tls: true,
             ledger: true,
+            witness_interval: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -214,6 +217,7 @@ impl Network {
         for company in companies {
             let mut config = member_config(&company.name, dir, &operator, &tls);
             config.ledger = options.ledger;
+            config.witness_interval_ms = options.witness_interval.as_millis() as u64;
             if !options.tls {
                 config.tls_cert_file = String::new();
                 config.tls_key_file = String::new();

@@ -97,8 +97,23 @@ pub fn did_web_for_url(url: &str) -> anyhow::Result<String> {
     Ok(did)
 }
 
-/// The checkpoint signer of the transaction log: the key ring's active key, named by the DID.
-pub fn ledger_signer(name: &str, keys: &KeyRing) -> anyhow::Result<tsunagu_ledger::NoteSigner> {
+/// The checkpoint signer of the transaction log and the cosigner of partners' checkpoints:
+/// the key ring's active key, named by the DID.
+pub fn ledger_keys(
+    name: &str,
+    keys: &KeyRing,
+) -> anyhow::Result<(tsunagu_ledger::NoteSigner, tsunagu_ledger::Cosigner)> {
+    let secret = active_secret(keys)?;
+    let signer =
+        tsunagu_ledger::NoteSigner::new(name, ed25519_dalek::SigningKey::from_bytes(&secret))
+            .map_err(|error| anyhow::anyhow!("cannot sign checkpoints as {name}: {error}"))?;
+    let cosigner =
+        tsunagu_ledger::Cosigner::new(name, ed25519_dalek::SigningKey::from_bytes(&secret))
+            .map_err(|error| anyhow::anyhow!("cannot cosign checkpoints as {name}: {error}"))?;
+    Ok((signer, cosigner))
+}
+
+fn active_secret(keys: &KeyRing) -> anyhow::Result<[u8; 32]> {
     use base64::Engine;
     let file = keys.to_file();
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -108,24 +123,43 @@ pub fn ledger_signer(name: &str, keys: &KeyRing) -> anyhow::Result<tsunagu_ledge
         .as_slice()
         .try_into()
         .context("the key file's private key is not 32 bytes")?;
-    tsunagu_ledger::NoteSigner::new(name, ed25519_dalek::SigningKey::from_bytes(&secret))
-        .map_err(|error| anyhow::anyhow!("cannot sign checkpoints as {name}: {error}"))
+    Ok(secret)
+}
+
+/// The checkpoint signer of the transaction log: the key ring's active key, named by the DID.
+pub fn ledger_signer(name: &str, keys: &KeyRing) -> anyhow::Result<tsunagu_ledger::NoteSigner> {
+    Ok(ledger_keys(name, keys)?.0)
 }
 
 /// Reads the key ring, or creates it (readable by the owner only) on first start.
+///
+/// Replicas of one connector that start together share the key file: the first to create it
+/// wins (the file is linked into place only if absent) and the others read its key.
 pub fn load_or_create_keys(path: &std::path::Path) -> anyhow::Result<KeyRing> {
-    if path.exists() {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the key file {}", path.display()))?;
-        let file = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a key ring", path.display()))?;
-        return KeyRing::from_file(file)
-            .with_context(|| format!("{} is not a usable key ring", path.display()));
+    if !path.exists() {
+        let keys = KeyRing::generate(&mut rand::thread_rng(), chrono::Utc::now());
+        let text = serde_json::to_string_pretty(&keys.to_file())?;
+        let temporary = write_temporary_secret(path, text.as_bytes())?;
+        let linked = std::fs::hard_link(&temporary, path);
+        let _ = std::fs::remove_file(&temporary);
+        match linked {
+            Ok(()) => {
+                tracing::info!(file = %path.display(), kid = keys.active().kid(), "created a new signing key");
+                return Ok(keys);
+            }
+            // Another process created it first: use its key.
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(error) => {
+                return Err(error)
+                    .with_context(|| format!("cannot create the key file {}", path.display()));
+            }
+        }
     }
-    let keys = KeyRing::generate(&mut rand::thread_rng(), chrono::Utc::now());
-    write_keys(path, &keys)?;
-    tracing::info!(file = %path.display(), kid = keys.active().kid(), "created a new signing key");
-    Ok(keys)
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the key file {}", path.display()))?;
+    let file = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a key ring", path.display()))?;
+    KeyRing::from_file(file).with_context(|| format!("{} is not a usable key ring", path.display()))
 }
 
 /// Writes the key ring to a new file with mode 0600, then moves it into place.
@@ -136,10 +170,32 @@ pub fn write_keys(path: &std::path::Path, keys: &KeyRing) -> anyhow::Result<()> 
 
 /// Writes a file readable by its owner only (mode 0600), atomically.
 pub fn write_secret_file(path: &std::path::Path, contents: &[u8]) -> anyhow::Result<()> {
+    let temporary = write_temporary_secret(path, contents)?;
+    std::fs::rename(&temporary, path).with_context(|| {
+        let _ = std::fs::remove_file(&temporary);
+        format!("cannot move the key file into {}", path.display())
+    })?;
+    Ok(())
+}
+
+/// Writes `contents` to a new file (mode 0600) beside `path`, under a name no other process
+/// or thread uses, and returns that name.
+fn write_temporary_secret(
+    path: &std::path::Path,
+    contents: &[u8],
+) -> anyhow::Result<std::path::PathBuf> {
     use std::io::Write;
-    let temporary = path.with_extension("tmp");
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = path.with_file_name(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -150,9 +206,7 @@ pub fn write_secret_file(path: &std::path::Path, contents: &[u8]) -> anyhow::Res
         .with_context(|| format!("cannot write the key file {}", temporary.display()))?;
     file.write_all(contents)?;
     file.sync_all()?;
-    std::fs::rename(&temporary, path)
-        .with_context(|| format!("cannot move the key file into {}", path.display()))?;
-    Ok(())
+    Ok(temporary)
 }
 
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
@@ -169,6 +223,16 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         Ok(Arc::new(store))
     }
 }
+
+/// Who the connector is and how it knows others: participant id, outbound identity,
+/// authenticator, DCP identity and partners' keys (the last two only with DIDs).
+type IdentityParts = (
+    String,
+    OutboundIdentity,
+    Arc<dyn Authenticator>,
+    Option<Arc<ConnectorIdentity>>,
+    Option<Arc<dyn tsunagu_engine::PartyKeys>>,
+);
 
 /// Starts a connector. `bind` may use port 0; the actual addresses are in the result, and the
 /// public URL follows the actual port when the configuration leaves `public_url` empty.
@@ -200,12 +264,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
 
     let store = open_store(config).await?;
     let client = client_for(&config.tls_ca_file)?;
-    let (participant_id, outbound, authenticator, identity): (
-        String,
-        OutboundIdentity,
-        Arc<dyn Authenticator>,
-        Option<Arc<ConnectorIdentity>>,
-    ) = if config.dev_insecure_identity {
+    let (participant_id, outbound, authenticator, identity, party_keys): IdentityParts = if config
+        .dev_insecure_identity
+    {
         tracing::warn!(
             "dev_insecure_identity is on: any caller can claim any identity; never expose this connector"
         );
@@ -214,6 +275,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
             config.participant_id.clone(),
             OutboundIdentity::DevHeaders { attributes },
             Arc::new(DevHeaderAuthenticator),
+            None,
             None,
         )
     } else {
@@ -227,7 +289,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
             ConnectorIdentity::new(did.clone(), keys, &public_url)
                 .with_context(|| format!("participant_id {did} is not a usable DID"))?,
         );
-        let resolver = Arc::new(HttpDidResolver::new(
+        let resolver: Arc<dyn tsunagu_trust::did::DidResolver> = Arc::new(HttpDidResolver::new(
             client.clone(),
             !config.did_web_insecure_http,
         ));
@@ -240,6 +302,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
                 trusted.trust(credential_type, &issuer);
             }
         }
+        let party_keys = Arc::new(tsunagu_server::identity::DidPartyKeys::new(
+            resolver.clone(),
+        ));
         let authenticator = DcpAuthenticator::new(
             identity.clone(),
             resolver,
@@ -255,6 +320,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
             OutboundIdentity::Dcp(identity.clone()),
             Arc::new(authenticator),
             Some(identity),
+            Some(party_keys as Arc<dyn tsunagu_engine::PartyKeys>),
         )
     };
     let operator = if config.operator_url.is_empty() {
@@ -281,12 +347,18 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
         // The log signs its checkpoints with the connector's key as it was at start; a key
         // rotated later signs from the next start on.
         let keys = load_or_create_keys(std::path::Path::new(&config.key_file))?;
+        let (signer, cosigner) = ledger_keys(&settings.participant_id, &keys)?;
         settings.ledger = Some(tsunagu_engine::LedgerSettings {
             origin: settings.participant_id.clone(),
-            signer: ledger_signer(&settings.participant_id, &keys)?,
+            signer,
+            cosigner: Some(cosigner),
         });
     }
+    settings.witness_interval = Duration::from_millis(config.witness_interval_ms.max(1));
     let connector = Connector::new(store, peer, settings);
+    if let Some(party_keys) = party_keys {
+        connector.set_party_keys(party_keys);
+    }
     let workers = connector.spawn_workers();
 
     let state = AppState {
@@ -430,6 +502,46 @@ pub fn dev_config(participant_id: &str, database_url: String) -> Config {
         token_lifetime_secs: 3600,
         lease_secs: 30,
         worker_batch: 64,
+        witness_interval_ms: 10_000,
         log: "warn".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replicas_starting_together_share_one_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tsunagu-keys.json");
+        let kids: Vec<String> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        load_or_create_keys(&path)
+                            .unwrap()
+                            .active()
+                            .kid()
+                            .to_owned()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(kids.iter().all(|kid| kid == &kids[0]), "{kids:?}");
+        assert_eq!(load_or_create_keys(&path).unwrap().active().kid(), kids[0]);
+        // Only the key file is left: no temporary files.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("tsunagu-keys.json")]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 }

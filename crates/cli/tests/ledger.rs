@@ -61,49 +61,26 @@ async fn wait_for_entry(node: &tsunagu::node::Node, wanted: impl Fn(&Value) -> b
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn exchanges_are_logged_by_both_parties_and_tampering_is_detected() {
-    let dir = tempfile::tempdir().unwrap();
-    let network = Network::start(
-        dir.path(),
-        vec![
-            Company::new(
-                "provider",
-                "Log Provider K.K.",
-                500_000_000_001,
-                &["materialMaker"],
-            ),
-            Company::new(
-                "consumer",
-                "Log Consumer K.K.",
-                500_000_000_002,
-                &["cellMaker"],
-            ),
-        ],
-    )
-    .await
-    .unwrap();
-    let provider = &network.member("provider").node;
-    let consumer = &network.member("consumer").node;
-
-    // An exchange: publish, negotiate, pull.
-    let data = br#"{"pcf": "14.7", "unit": "kg CO2e/kg"}"#.to_vec();
-    let digest: String = Sha256::digest(&data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+/// Publishes `data` as asset `asset` at `provider` under an open policy, has `consumer`
+/// negotiate for it and pull it; returns the agreement.
+async fn exchange(
+    provider: &tsunagu::node::Node,
+    consumer: &tsunagu::node::Node,
+    asset: &str,
+    data: &[u8],
+) -> tsunagu_core::Agreement {
     let p = &provider.connector;
     p.create_asset(NewAssetRequest {
-        id: Some("pcf".into()),
+        id: Some(asset.into()),
         properties: Default::default(),
         http_source: None,
         media_type: Some("application/json".into()),
     })
     .await
     .unwrap();
-    let body = data.clone();
+    let body = data.to_vec();
     p.upload_asset(
-        "pcf",
+        asset,
         None,
         Box::pin(futures::stream::once(async move {
             Ok(bytes::Bytes::from(body))
@@ -111,20 +88,22 @@ async fn exchanges_are_logged_by_both_parties_and_tampering_is_detected() {
     )
     .await
     .unwrap();
-    p.create_policy_definition(NewPolicyDefinition {
-        id: Some("open".into()),
-        policy: json!({"@type": "Set", "permission": [{"action": "use"}]}),
-    })
-    .await
-    .unwrap();
-    p.create_contract_definition(NewContractDefinition {
-        id: Some("def".into()),
-        access_policy_id: "open".into(),
-        contract_policy_id: "open".into(),
-        assets: tsunagu_core::AssetSelector::All,
-    })
-    .await
-    .unwrap();
+    if p.policy_definition("open").await.is_err() {
+        p.create_policy_definition(NewPolicyDefinition {
+            id: Some("open".into()),
+            policy: json!({"@type": "Set", "permission": [{"action": "use"}]}),
+        })
+        .await
+        .unwrap();
+        p.create_contract_definition(NewContractDefinition {
+            id: Some("def".into()),
+            access_policy_id: "open".into(),
+            contract_policy_id: "open".into(),
+            assets: tsunagu_core::AssetSelector::All,
+        })
+        .await
+        .unwrap();
+    }
     let (catalog, _) = consumer
         .connector
         .request_catalog(
@@ -134,7 +113,13 @@ async fn exchanges_are_logged_by_both_parties_and_tampering_is_detected() {
         )
         .await
         .unwrap();
-    let offer = catalog["dataset"][0]["hasPolicy"][0].clone();
+    let offer = catalog["dataset"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|dataset| dataset["@id"] == asset)
+        .expect("the asset is in the catalog")["hasPolicy"][0]
+        .clone();
     let negotiation = consumer
         .connector
         .start_negotiation(StartNegotiation {
@@ -171,6 +156,41 @@ async fn exchanges_are_logged_by_both_parties_and_tampering_is_detected() {
         received.extend_from_slice(&piece.unwrap());
     }
     assert_eq!(received, data);
+    agreement
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exchanges_are_logged_by_both_parties_and_tampering_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let network = Network::start(
+        dir.path(),
+        vec![
+            Company::new(
+                "provider",
+                "Log Provider K.K.",
+                500_000_000_001,
+                &["materialMaker"],
+            ),
+            Company::new(
+                "consumer",
+                "Log Consumer K.K.",
+                500_000_000_002,
+                &["cellMaker"],
+            ),
+        ],
+    )
+    .await
+    .unwrap();
+    let provider = &network.member("provider").node;
+    let consumer = &network.member("consumer").node;
+
+    // An exchange: publish, negotiate, pull.
+    let data = br#"{"pcf": "14.7", "unit": "kg CO2e/kg"}"#.to_vec();
+    let digest: String = Sha256::digest(&data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let agreement = exchange(provider, consumer, "pcf", &data).await;
 
     // Both logs hold the exchange, with the same digest of the bytes.
     let delivered = |direction: &'static str| {
@@ -358,4 +378,252 @@ async fn exchanges_are_logged_by_both_parties_and_tampering_is_detected() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("entry altered"), "{stderr}");
+}
+
+/// Waits until `read` returns a list with an entry for `partner`; returns that entry.
+async fn wait_for_held<F, Fut>(read: F, partner: &str) -> tsunagu_engine::HeldCheckpoint
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Vec<tsunagu_engine::HeldCheckpoint>>,
+{
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Some(held) = read().await.into_iter().find(|h| h.partner == partner) {
+            return held;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint of {partner} was ever held"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Witnessing: after two connectors dealt with each other, each holds the other's checkpoint
+/// cosigned by itself, and its own checkpoint cosigned by the other (logged as an entry). A
+/// checkpoint that does not extend the one a partner holds (a rewritten history, signed with
+/// the log's own key, or a rollback) is refused with 422 and raises an alarm with both
+/// checkpoints as evidence; a checkpoint of another log, a stale old size and a malformed
+/// request are refused without changing anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partners_cosign_each_others_checkpoints_and_catch_a_rewritten_history() {
+    use tsunagu_engine::{AddCheckpointAnswer, OwnIdentity, Peer, PeerError};
+    use tsunagu_ledger::{AddCheckpoint, Checkpoint, MemoryTree, Note, WitnessedCheckpoint};
+
+    let dir = tempfile::tempdir().unwrap();
+    // One exchange per partner in this test: the checkpoints held stay put while it tampers.
+    let options = tsunagu::network::NetworkOptions {
+        witness_interval: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let network = Network::start_with(
+        dir.path(),
+        vec![
+            Company::new(
+                "maker",
+                "Witness Maker K.K.",
+                500_000_000_011,
+                &["cellMaker"],
+            ),
+            Company::new(
+                "buyer",
+                "Witness Buyer K.K.",
+                500_000_000_012,
+                &["packMaker"],
+            ),
+        ],
+        options,
+    )
+    .await
+    .unwrap();
+    let maker = &network.member("maker").node;
+    let buyer = &network.member("buyer").node;
+    let keys_of = |name: &str| {
+        let member = network.member(name);
+        let keys =
+            tsunagu::node::load_or_create_keys(std::path::Path::new(&member.config.key_file))
+                .unwrap();
+        tsunagu::node::ledger_keys(member.node.participant_id(), &keys).unwrap()
+    };
+    let (maker_signer, _) = keys_of("maker");
+    let (_, buyer_cosigner) = keys_of("buyer");
+
+    exchange(maker, buyer, "cfp-cell", b"{\"pcf\": \"61.2\"}").await;
+
+    // Each holds the other's checkpoint, cosigned by itself ...
+    let maker_id = maker.participant_id().to_owned();
+    let buyer_id = buyer.participant_id().to_owned();
+    let held_by_buyer = wait_for_held(
+        || async { buyer.connector.witnessed_checkpoints().await.unwrap() },
+        &maker_id,
+    )
+    .await;
+    wait_for_held(
+        || async { maker.connector.witnessed_checkpoints().await.unwrap() },
+        &buyer_id,
+    )
+    .await;
+    // ... and its own, cosigned by the other, which verifies under the partner's key.
+    let cosigned = wait_for_held(
+        || async { maker.connector.cosigned_checkpoints().await.unwrap() },
+        &buyer_id,
+    )
+    .await;
+    let note = Note::parse(&cosigned.note).unwrap();
+    let witnessed =
+        WitnessedCheckpoint::verify(&note, &[buyer_cosigner.verifier().clone()]).unwrap();
+    assert_eq!(witnessed.checkpoint().origin(), maker_id);
+    assert_eq!(witnessed.checkpoint().size(), cosigned.size);
+    assert!(cosigned.size >= 1);
+    wait_for_entry(maker, |entry| {
+        entry["type"] == "cosignatureReceived" && entry["partner"] == buyer_id.as_str()
+    })
+    .await;
+    // The management API lists them.
+    let member = network.member("maker");
+    let client = tsunagu::node::client_for(&network.tls.cert_file.display().to_string()).unwrap();
+    let listed: Value = client
+        .get(format!("{}/v3/ledger/cosignatures", maker.management_url()))
+        .header("X-Api-Key", member.config.management_api_key.expose())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        listed["cosigned"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|held| held["partner"] == buyer_id.as_str()),
+        "{listed}"
+    );
+
+    // Now the maker rewrites its history with its own key: the same entries with the first
+    // one altered, and two more, so that the tree is larger than the one the buyer holds.
+    let held_size = held_by_buyer.size;
+    let mut entries: Vec<Vec<u8>> = maker
+        .connector
+        .ledger_entries(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .take(held_size as usize)
+        .map(|view| view.entry.into_bytes())
+        .collect();
+    entries[0] = String::from_utf8(entries[0].clone())
+        .unwrap()
+        .replacen("\"at", "\"at\":0,\"x", 1)
+        .into_bytes();
+    entries.push(b"{\"rewritten\":1}".to_vec());
+    entries.push(b"{\"rewritten\":2}".to_vec());
+    let mut tree = MemoryTree::new();
+    tree.append_batch(&entries);
+    let sign = |tree: &MemoryTree, size: u64| {
+        Checkpoint::new(&maker_id, size, tree.root_at(size).unwrap())
+            .unwrap()
+            .sign(&maker_signer)
+    };
+    let rewritten = sign(&tree, tree.size());
+    let proof = tree.consistency_proof(held_size, tree.size()).unwrap();
+
+    // The maker's own connector speaks for it, authenticated as every DSP caller is.
+    let peer = tsunagu_server::HttpPeer::new(
+        client.clone(),
+        tsunagu_server::identity::OutboundIdentity::Dcp(maker.identity.clone().unwrap()),
+    );
+    let own = OwnIdentity {
+        participant_id: maker_id.clone(),
+        dsp_url: maker.dsp_url(),
+        callback_address: format!("{}/callback", maker.dsp_url()),
+    };
+    let send = |body: String| {
+        let peer = &peer;
+        let own = &own;
+        let buyer_id = buyer_id.clone();
+        let address = buyer.dsp_url();
+        async move { peer.add_checkpoint(own, &buyer_id, &address, body).await }
+    };
+    let refused_with = |answer: Result<AddCheckpointAnswer, PeerError>| match answer {
+        Err(PeerError::Refused { status, detail }) => (status, detail),
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+
+    // A stale old size is answered with the size held (and nothing changes).
+    let stale = AddCheckpoint {
+        old_size: held_size - 1,
+        proof: vec![],
+        checkpoint: rewritten.clone(),
+    };
+    assert_eq!(
+        send(stale.encode()).await.unwrap(),
+        AddCheckpointAnswer::HeldSize(held_size)
+    );
+    // Malformed.
+    let (status, _) = refused_with(send("old x\n\nnonsense".into()).await);
+    assert_eq!(status, 400);
+    // A checkpoint of another log (the buyer's origin) is not the caller's to submit.
+    let foreign = Checkpoint::new(&buyer_id, 3, tree.root_at(3).unwrap())
+        .unwrap()
+        .sign(&maker_signer);
+    let (status, _) = refused_with(
+        send(
+            AddCheckpoint {
+                old_size: held_size,
+                proof: vec![],
+                checkpoint: foreign,
+            }
+            .encode(),
+        )
+        .await,
+    );
+    assert_eq!(status, 403);
+    assert!(buyer.connector.witness_alarms().await.unwrap().is_empty());
+
+    // The rewritten history, with a proof that is valid for the rewritten tree, is refused.
+    let (status, detail) = refused_with(
+        send(
+            AddCheckpoint {
+                old_size: held_size,
+                proof,
+                checkpoint: rewritten.clone(),
+            }
+            .encode(),
+        )
+        .await,
+    );
+    assert_eq!(status, 422, "{detail}");
+    // A rollback to a smaller tree is refused too, whatever old size it names.
+    let rolled_back = sign(&tree, held_size - 1);
+    let (status, detail) = refused_with(
+        send(
+            AddCheckpoint {
+                old_size: 0,
+                proof: vec![],
+                checkpoint: rolled_back,
+            }
+            .encode(),
+        )
+        .await,
+    );
+    assert_eq!(status, 422, "{detail}");
+    assert!(detail.contains("rollback"), "{detail}");
+
+    // Both refusals are on record with the evidence; the held checkpoint did not move.
+    let alarms = buyer.connector.witness_alarms().await.unwrap();
+    assert_eq!(alarms.len(), 2, "{alarms:?}");
+    assert!(alarms.iter().all(|alarm| alarm.partner == maker_id));
+    assert_eq!(alarms[0].offered, rewritten.to_string());
+    assert_eq!(alarms[0].held, held_by_buyer.note);
+    let still_held = buyer
+        .connector
+        .witnessed_checkpoints()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|held| held.partner == maker_id)
+        .unwrap();
+    assert_eq!(still_held.size, held_size);
+    assert_eq!(still_held.note, held_by_buyer.note);
 }

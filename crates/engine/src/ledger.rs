@@ -31,6 +31,9 @@ pub struct LedgerSettings {
     pub origin: String,
     /// Signs checkpoints with the connector's key.
     pub signer: NoteSigner,
+    /// Cosigns partners' checkpoints (see `witness`), named by the participant id. `None`:
+    /// this connector neither witnesses nor asks partners to.
+    pub cosigner: Option<tsunagu_ledger::Cosigner>,
 }
 
 /// Processes whose last logged state is remembered.
@@ -352,6 +355,25 @@ impl Ledger {
             root: root.to_hex(),
             hashes: hashes.iter().map(Hash::to_hex).collect(),
         })
+    }
+
+    /// The hashes of a consistency proof from `old` to `new`.
+    pub(crate) async fn consistency_hashes(
+        &self,
+        old: u64,
+        new: u64,
+    ) -> Result<Vec<Hash>, EngineError> {
+        self.state
+            .read()
+            .await
+            .tree
+            .consistency_proof(old, new)
+            .map_err(|error| EngineError::Internal(format!("consistency proof: {error}")))
+    }
+
+    /// Queues an entry that the engine builds itself (a received cosignature).
+    pub(crate) fn record_entry(&self, entry: LogEntry) {
+        self.record(entry);
     }
 
     pub(crate) async fn size(&self) -> u64 {

@@ -19,6 +19,7 @@ mod management;
 mod negotiations;
 mod peer;
 mod transfers;
+mod witness;
 mod workers;
 
 use std::collections::BTreeMap;
@@ -39,6 +40,10 @@ pub use negotiations::{
 };
 pub use peer::{ByteStream, NegotiationAck, OwnIdentity, Peer, PeerError, TransferAck};
 pub use transfers::{StartTransfer, TransferMessageIn, TransferRequestIn};
+pub use witness::{
+    ALARMS as WITNESS_ALARMS, AddCheckpointAnswer, COSIGNED, HeldCheckpoint, PartyKeys, WITNESSED,
+    WitnessAlarm, WitnessRefusal,
+};
 pub use workers::Workers;
 
 /// A counter-party whose identity the HTTP layer has established. Handlers receive it from the
@@ -99,6 +104,8 @@ pub struct Settings {
     pub admission: Option<tsunagu_policy::Policy>,
     /// Keep a transaction log of every protocol event, with signed checkpoints. `None`: no log.
     pub ledger: Option<LedgerSettings>,
+    /// The least time between two checkpoint exchanges with the same partner (witnessing).
+    pub witness_interval: Duration,
 }
 
 impl Settings {
@@ -115,6 +122,7 @@ impl Settings {
             chunk_size: 1 << 20,
             admission: None,
             ledger: None,
+            witness_interval: Duration::from_secs(10),
         }
     }
 
@@ -140,6 +148,10 @@ struct Inner {
     ledger: Option<Arc<ledger::Ledger>>,
     /// The apps' handlers of inbox assets, by asset id (see `inbox`).
     inbox_handlers: std::sync::RwLock<std::collections::HashMap<String, Arc<dyn InboxHandler>>>,
+    /// Where partners' keys come from; witnessing needs them (see `witness`).
+    party_keys: std::sync::RwLock<Option<Arc<dyn PartyKeys>>>,
+    /// Partners to exchange checkpoints with; `None` without a log.
+    exchanges: Option<witness::Exchanges>,
 }
 
 /// A negotiation or transfer changed state in this connector. Subscribers (the demo, the
@@ -159,6 +171,11 @@ pub enum ProcessEvent {
 impl Connector {
     pub fn new(store: Arc<dyn Store>, peer: Arc<dyn Peer>, settings: Settings) -> Self {
         let settings_ledger = settings.ledger.clone();
+        let exchanges = settings
+            .ledger
+            .as_ref()
+            .filter(|ledger| ledger.cosigner.is_some())
+            .map(|_| witness::Exchanges::new());
         Connector {
             inner: Arc::new(Inner {
                 store,
@@ -169,6 +186,8 @@ impl Connector {
                 events: broadcast::channel(4096).0,
                 ledger: settings_ledger.map(|settings| Arc::new(ledger::Ledger::new(settings))),
                 inbox_handlers: Default::default(),
+                party_keys: Default::default(),
+                exchanges,
             }),
         }
     }
@@ -250,6 +269,10 @@ impl Connector {
     pub(crate) fn negotiation_changed(&self, negotiation: &tsunagu_core::Negotiation) {
         if let Some(ledger) = self.ledger() {
             ledger.negotiation_changed(negotiation);
+            self.dealt_with(
+                &negotiation.counter_party_id,
+                &negotiation.counter_party_address,
+            );
         }
         let _ = self.inner.events.send(ProcessEvent::Negotiation {
             id: negotiation.id.clone(),
@@ -260,6 +283,7 @@ impl Connector {
     pub(crate) fn transfer_changed(&self, transfer: &tsunagu_core::Transfer) {
         if let Some(ledger) = self.ledger() {
             ledger.transfer_changed(transfer);
+            self.dealt_with(&transfer.counter_party_id, &transfer.counter_party_address);
         }
         let _ = self.inner.events.send(ProcessEvent::Transfer {
             id: transfer.id.clone(),

@@ -73,6 +73,23 @@ pub trait Peer: Send + Sync + 'static {
         request: serde_json::Value,
     ) -> Result<(serde_json::Value, Option<String>), PeerError>;
 
+    /// Asks the partner `counter_party_id` (at its DSP or callback `address`) to cosign our
+    /// checkpoint: `body` is a C2SP tlog-witness `add-checkpoint` request. A peer that does not
+    /// witness refuses.
+    async fn add_checkpoint(
+        &self,
+        own: &OwnIdentity,
+        counter_party_id: &str,
+        address: &str,
+        body: String,
+    ) -> Result<crate::AddCheckpointAnswer, PeerError> {
+        let _ = (own, counter_party_id, address, body);
+        Err(PeerError::Refused {
+            status: 501,
+            detail: "this peer does not exchange checkpoints".into(),
+        })
+    }
+
     /// Fetches the bytes of a started pull transfer from the provider's data plane.
     async fn pull(
         &self,

@@ -137,6 +137,7 @@ impl Connector {
                     ledger.run(connector.store()).await;
                 }
             }));
+            handles.push(tokio::spawn(self.clone().run_exchanges()));
         }
         Workers { handles }
     }

@@ -278,6 +278,14 @@ pub enum LedgerError {
         reason: &'static str,
     },
 
+    /// A witness `add-checkpoint` request that is not `old <size>`, proof lines, a blank line
+    /// and a signed checkpoint.
+    #[error("malformed add-checkpoint request: {reason}")]
+    MalformedWitnessRequest {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
     /// A checkpoint of another log.
     #[error("the checkpoint is for log {got:?}, expected {expected:?}")]
     OriginMismatch {

@@ -59,6 +59,7 @@ mod hex;
 pub mod note;
 pub mod proof;
 pub mod tree;
+pub mod witness_protocol;
 
 pub use audit::{AuditKeys, VerifiedLog, verify_log};
 pub use checkpoint::{Checkpoint, SignedCheckpoint, WitnessedCheckpoint};
@@ -75,3 +76,4 @@ pub use note::{
 };
 pub use proof::{verify_consistency, verify_inclusion};
 pub use tree::{Appended, Frontier, HashSource, MemoryTree, consistency_proof, inclusion_proof};
+pub use witness_protocol::AddCheckpoint;

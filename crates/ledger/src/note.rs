@@ -188,6 +188,33 @@ impl Note {
         })
     }
 
+    /// Reads signature lines alone (each ending in a newline), as a witness answers with
+    /// them: the cosignatures to add to a note the caller already holds.
+    pub fn parse_signature_lines(block: &str) -> Result<Vec<NoteSignature>, LedgerError> {
+        check_characters(block)?;
+        if block.is_empty() {
+            return Err(LedgerError::NoteWithoutSignatures);
+        }
+        if !block.ends_with('\n') {
+            return Err(LedgerError::MalformedSignatureLine {
+                line: block.split('\n').count(),
+                reason: "it does not end with a newline",
+            });
+        }
+        let lines: Vec<&str> = block.split_terminator('\n').collect();
+        if lines.len() > MAX_SIGNATURES {
+            return Err(LedgerError::TooManySignatures {
+                count: lines.len(),
+                max: MAX_SIGNATURES,
+            });
+        }
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| parse_signature_line(line, i + 1))
+            .collect()
+    }
+
     /// The text, with its final newline. Not to be trusted before verification.
     pub fn text(&self) -> &str {
         &self.text

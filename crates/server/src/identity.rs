@@ -449,6 +449,44 @@ impl DidResolver for HttpDidResolver {
     }
 }
 
+/// Partners' signing keys for witnessing (see `tsunagu_engine::PartyKeys`): the Ed25519 keys
+/// of their DID documents, through the same cached resolver as authentication.
+pub struct DidPartyKeys {
+    resolver: Arc<dyn DidResolver>,
+}
+
+impl DidPartyKeys {
+    pub fn new(resolver: Arc<dyn DidResolver>) -> Self {
+        DidPartyKeys { resolver }
+    }
+}
+
+#[async_trait]
+impl tsunagu_engine::PartyKeys for DidPartyKeys {
+    async fn ed25519_keys(&self, participant_id: &str) -> Result<Vec<[u8; 32]>, String> {
+        let document = self
+            .resolver
+            .resolve(participant_id)
+            .await
+            .map_err(|error| error.to_string())?;
+        let keys: Vec<[u8; 32]> = document
+            .verification_method
+            .iter()
+            .filter_map(|method| method.public_jwk(&document.id).ok())
+            .filter_map(|jwk| match jwk.verifying_key() {
+                Ok(tsunagu_trust::jwk::PublicKey::Ed25519(key)) => Some(key.to_bytes()),
+                _ => None,
+            })
+            .collect();
+        if keys.is_empty() {
+            return Err(format!(
+                "the DID document of {participant_id} lists no Ed25519 key"
+            ));
+        }
+        Ok(keys)
+    }
+}
+
 fn resolution(did: &str, reason: String) -> TrustError {
     TrustError::DidResolution {
         did: did.to_owned(),

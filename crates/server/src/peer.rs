@@ -7,7 +7,9 @@ use futures::TryStreamExt;
 use reqwest::StatusCode;
 use serde_json::Value;
 use tsunagu_core::{Negotiation, NegotiationAction, Role, Transfer, TransferAction};
-use tsunagu_engine::{ByteStream, NegotiationAck, OwnIdentity, Peer, PeerError, TransferAck};
+use tsunagu_engine::{
+    AddCheckpointAnswer, ByteStream, NegotiationAck, OwnIdentity, Peer, PeerError, TransferAck,
+};
 use tsunagu_wire::{self as wire, NegotiationEventType};
 
 use crate::auth::CallerIdentityHeaders;
@@ -446,6 +448,48 @@ impl Peer for HttpPeer {
         let catalog = serde_json::from_slice(&bytes)
             .map_err(|error| PeerError::InvalidAnswer(format!("{url}: {error}")))?;
         Ok((catalog, next))
+    }
+
+    async fn add_checkpoint(
+        &self,
+        own: &OwnIdentity,
+        counter_party_id: &str,
+        address: &str,
+        body: String,
+    ) -> Result<AddCheckpointAnswer, PeerError> {
+        let url = join(address, "ledger/add-checkpoint");
+        let response = self
+            .identify(
+                self.client
+                    .post(&url)
+                    .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                    .body(body)
+                    .timeout(MESSAGE_TIMEOUT),
+                own,
+                counter_party_id,
+            )?
+            .send()
+            .await
+            .map_err(|error| PeerError::Unreachable(format!("{url}: {error}")))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| PeerError::Unreachable(format!("{url}: {error}")))?;
+        if status == StatusCode::CONFLICT {
+            let size = std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|text| text.trim_end_matches('\n').parse::<u64>().ok())
+                .ok_or_else(|| {
+                    PeerError::InvalidAnswer(format!("{url}: a 409 without the size held"))
+                })?;
+            return Ok(AddCheckpointAnswer::HeldSize(size));
+        }
+        check_status(status, &url, &bytes)?;
+        let lines = String::from_utf8(bytes.to_vec()).map_err(|_| {
+            PeerError::InvalidAnswer(format!("{url}: the cosignature is not UTF-8"))
+        })?;
+        Ok(AddCheckpointAnswer::Cosigned(lines))
     }
 
     async fn pull(

@@ -85,7 +85,7 @@ pub struct Claim<'a> {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: DocumentStore + Send + Sync + 'static {
     /// Short name of the backend, for logs and benchmarks.
     fn backend(&self) -> &'static str;
 

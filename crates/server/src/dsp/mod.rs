@@ -3,6 +3,7 @@
 
 pub(crate) mod convert;
 pub(crate) mod error;
+mod witness;
 
 use axum::Json;
 use axum::Router;
@@ -32,6 +33,11 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/.well-known/dspace-version", get(version))
         .route("/dsp/catalog/request", post(catalog_request))
+        .route("/dsp/ledger/add-checkpoint", post(witness::add_checkpoint))
+        .route(
+            "/dsp/callback/ledger/add-checkpoint",
+            post(witness::add_checkpoint),
+        )
         .route("/dsp/catalog/datasets/{id}", get(dataset))
         // Provider side of contract negotiation.
         .route(

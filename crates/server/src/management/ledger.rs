@@ -90,3 +90,38 @@ pub(crate) async fn consistency(
         .await?;
     Ok(Json(json!({"from": query.from, "proof": proof})))
 }
+
+/// # `GET /management/v3/ledger/cosignatures`
+///
+/// Our checkpoints that partners cosigned, the latest per partner: what an auditor hands to
+/// `tsunagu verify --cosigned`.
+pub(crate) async fn cosignatures(
+    _: Authorized,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ManagementError> {
+    let held = state.connector.cosigned_checkpoints().await?;
+    Ok(Json(json!({ "cosigned": held })))
+}
+
+/// # `GET /management/v3/ledger/witnessed`
+///
+/// Partners' checkpoints this connector cosigned, the latest per partner.
+pub(crate) async fn witnessed(
+    _: Authorized,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ManagementError> {
+    let held = state.connector.witnessed_checkpoints().await?;
+    Ok(Json(json!({ "witnessed": held })))
+}
+
+/// # `GET /management/v3/ledger/witness-alarms`
+///
+/// Partners' checkpoints this connector refused to cosign because they do not extend the one
+/// it held: evidence that the partner's log was forked or rewritten.
+pub(crate) async fn witness_alarms(
+    _: Authorized,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ManagementError> {
+    let alarms = state.connector.witness_alarms().await?;
+    Ok(Json(json!({ "alarms": alarms })))
+}

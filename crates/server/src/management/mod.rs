@@ -245,6 +245,17 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
             "/management/v3/ledger/proofs/consistency",
             ledger::consistency,
         ),
+        endpoint(
+            M::GET,
+            "/management/v3/ledger/cosignatures",
+            ledger::cosignatures,
+        ),
+        endpoint(M::GET, "/management/v3/ledger/witnessed", ledger::witnessed),
+        endpoint(
+            M::GET,
+            "/management/v3/ledger/witness-alarms",
+            ledger::witness_alarms,
+        ),
     ]
 }
 

@@ -1,0 +1,65 @@
+//! `POST <dsp>/ledger/add-checkpoint` (and the same below the callback address): a partner
+//! asks this connector to cosign its latest checkpoint, as C2SP tlog-witness defines the
+//! request and its answers. The caller is authenticated like every DSP caller; the engine
+//! checks that the checkpoint is the caller's own.
+//!
+//! Answers are plain text, as tlog-witness has them: 200 with the cosignature line, 409 with
+//! the size of the checkpoint held (`text/x.tlog.size`), 400 malformed, 403 not the caller's
+//! checkpoint or key, 404 not witnessing, 422 not consistent with what is held.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tsunagu_engine::WitnessRefusal;
+
+use crate::AppState;
+use crate::auth::Caller;
+
+/// The largest request accepted: a checkpoint note and a proof are a few kilobytes.
+const MAX_REQUEST: usize = 64 * 1024;
+
+pub(super) async fn add_checkpoint(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    body: Bytes,
+) -> Response {
+    if body.len() > MAX_REQUEST {
+        return text(StatusCode::PAYLOAD_TOO_LARGE, "request too large\n".into());
+    }
+    let Ok(body) = std::str::from_utf8(&body) else {
+        return text(StatusCode::BAD_REQUEST, "request is not UTF-8\n".into());
+    };
+    match state.connector.witness_add_checkpoint(&caller, body).await {
+        Ok(cosignature) => text(StatusCode::OK, cosignature),
+        Err(WitnessRefusal::HeldSize(size)) => (
+            StatusCode::CONFLICT,
+            [(header::CONTENT_TYPE, "text/x.tlog.size")],
+            format!("{size}\n"),
+        )
+            .into_response(),
+        Err(refusal) => {
+            let status = match &refusal {
+                WitnessRefusal::NotWitnessing => StatusCode::NOT_FOUND,
+                WitnessRefusal::Malformed(_) => StatusCode::BAD_REQUEST,
+                WitnessRefusal::Unverified(_) => StatusCode::FORBIDDEN,
+                WitnessRefusal::Inconsistent(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                WitnessRefusal::HeldSize(_) => StatusCode::CONFLICT,
+                WitnessRefusal::Engine(error) => {
+                    tracing::error!(%error, "add-checkpoint failed");
+                    return text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n".into());
+                }
+            };
+            text(status, format!("{refusal}\n"))
+        }
+    }
+}
+
+fn text(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
