@@ -138,6 +138,35 @@ async fn main() -> anyhow::Result<()> {
             drop(node);
             Ok(())
         }
+        Command::Verify(options) if options.manifest.is_some() => {
+            init_logging("error");
+            let verdicts = verify::run_manifest(&options).await?;
+            let mut failed = false;
+            for verdict in &verdicts {
+                match &verdict.outcome {
+                    Ok(ok) => println!(
+                        "ok: {} ({}): {} entries match the signed checkpoint (root {}); cosigned checkpoints checked from: {}",
+                        verdict.name,
+                        verdict.did,
+                        ok.size,
+                        ok.root,
+                        if verdict.witnesses.is_empty() {
+                            "nobody".to_owned()
+                        } else {
+                            verdict.witnesses.join(", ")
+                        }
+                    ),
+                    Err(error) => {
+                        failed = true;
+                        eprintln!("FAILED: {} ({}): {error}", verdict.name, verdict.did);
+                    }
+                }
+            }
+            if failed {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Verify(options) => {
             init_logging("error");
             match verify::run(&options).await {

@@ -17,8 +17,13 @@ use tsunagu_ledger::{AuditKeys, Note};
 #[derive(Debug, Clone, clap::Args)]
 pub struct VerifyOptions {
     /// The connector's management API base, e.g. https://cell.example/management.
-    #[arg(long, conflicts_with = "from_dir")]
+    #[arg(long, conflicts_with_all = ["from_dir", "manifest"])]
     pub management_url: Option<String>,
+    /// Check every participant of a running network (a demo manifest): each log against its
+    /// DID document's keys and against the checkpoints of it that the other participants
+    /// cosigned.
+    #[arg(long, conflicts_with = "from_dir")]
+    pub manifest: Option<PathBuf>,
     /// The management API key (also TSUNAGU_VERIFY_API_KEY).
     #[arg(long, env = "TSUNAGU_VERIFY_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
@@ -138,6 +143,18 @@ async fn read_live(options: &VerifyOptions, url: &str) -> anyhow::Result<LogCopy
 /// The vkeys of every Ed25519 key in a DID document, named by the DID (the name the connector
 /// signs its checkpoints under).
 pub fn vkeys_of_document(document: &Value) -> anyhow::Result<Vec<String>> {
+    Ok(verifiers_of_document(document, SignatureType::Ed25519)?
+        .iter()
+        .map(Verifier::to_vkey)
+        .collect())
+}
+
+/// The verifiers of every Ed25519 key in a DID document, named by the DID, for checkpoints
+/// (`Ed25519`) or cosignatures (`CosignatureV1`).
+fn verifiers_of_document(
+    document: &Value,
+    signature_type: SignatureType,
+) -> anyhow::Result<Vec<Verifier>> {
     let document: tsunagu_trust::did::DidDocument =
         serde_json::from_value(document.clone()).context("not a DID document")?;
     let did = document.id.as_str();
@@ -148,9 +165,9 @@ pub fn vkeys_of_document(document: &Value) -> anyhow::Result<Vec<String>> {
         else {
             continue;
         };
-        let verifier = Verifier::new(did, SignatureType::Ed25519, key)
-            .map_err(|error| anyhow::anyhow!("{error}"))?;
-        vkeys.push(verifier.to_vkey());
+        let verifier =
+            Verifier::new(did, signature_type, key).map_err(|error| anyhow::anyhow!("{error}"))?;
+        vkeys.push(verifier);
     }
     if vkeys.is_empty() {
         bail!("the DID document of {did} has no Ed25519 key");
@@ -197,14 +214,25 @@ pub fn write_export(dir: &Path, copy: &LogCopy) -> anyhow::Result<()> {
 
 /// Checks a log copy; the error says what is wrong.
 pub fn check(copy: &LogCopy, options: &VerifyOptions) -> anyhow::Result<Verdict> {
+    check_with(copy, options, Vec::new(), Vec::new())
+}
+
+/// Checks a log copy against the cosigned checkpoints of `options` and `witnessed` (cosigned
+/// by `witnesses`).
+fn check_with(
+    copy: &LogCopy,
+    options: &VerifyOptions,
+    mut witnessed: Vec<Note>,
+    mut witnesses: Vec<Verifier>,
+) -> anyhow::Result<Verdict> {
     let note = Note::parse(&copy.checkpoint)
         .map_err(|error| anyhow::anyhow!("the checkpoint is not a signed note: {error}"))?;
-    let witnesses = options
-        .witness_vkeys
-        .iter()
-        .map(|v| Verifier::from_vkey(v).map_err(|e| anyhow::anyhow!("witness key {v}: {e}")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let witnessed = options
+    for vkey in &options.witness_vkeys {
+        witnesses.push(
+            Verifier::from_vkey(vkey).map_err(|e| anyhow::anyhow!("witness key {vkey}: {e}"))?,
+        );
+    }
+    let from_files = options
         .cosigned
         .iter()
         .map(|path| {
@@ -213,6 +241,7 @@ pub fn check(copy: &LogCopy, options: &VerifyOptions) -> anyhow::Result<Verdict>
             Note::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    witnessed.extend(from_files);
     if copy.vkeys.is_empty() {
         bail!("no log key to check the checkpoint against");
     }
@@ -264,6 +293,9 @@ pub fn check(copy: &LogCopy, options: &VerifyOptions) -> anyhow::Result<Verdict>
 
 /// Runs the command.
 pub async fn run(options: &VerifyOptions) -> anyhow::Result<Verdict> {
+    if options.manifest.is_some() {
+        bail!("--manifest checks several connectors: use run_manifest");
+    }
     let copy = match (&options.management_url, &options.from_dir) {
         (Some(url), _) => read_live(options, url).await?,
         (None, Some(dir)) => read_export(dir)?,
@@ -275,4 +307,147 @@ pub async fn run(options: &VerifyOptions) -> anyhow::Result<Verdict> {
         write_export(dir, &copy)?;
     }
     check(&copy, options)
+}
+
+/// One participant's outcome in `--manifest` mode.
+#[derive(Debug)]
+pub struct ParticipantVerdict {
+    pub name: String,
+    pub did: String,
+    /// The verdict, or what is wrong.
+    pub outcome: Result<Verdict, String>,
+    /// The participants whose cosigned checkpoints of this log were checked.
+    pub witnesses: Vec<String>,
+}
+
+struct Participant {
+    name: String,
+    did: String,
+    management_url: String,
+    api_key: String,
+    did_document_url: String,
+}
+
+/// Checks every participant of a manifest. Partners' cosigned checkpoints are read before the
+/// logs, so that a log never looks shorter than what was cosigned merely because it grew in
+/// between.
+pub async fn run_manifest(options: &VerifyOptions) -> anyhow::Result<Vec<ParticipantVerdict>> {
+    let path = options
+        .manifest
+        .as_deref()
+        .context("--manifest is missing")?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the manifest {}", path.display()))?;
+    let manifest: Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let ca_file = options
+        .ca_file
+        .clone()
+        .or_else(|| manifest["ca_certificate_file"].as_str().map(str::to_owned));
+    let client = crate::node::client_for(ca_file.as_deref().unwrap_or(""))?;
+    let field = |participant: &Value, name: &str| -> anyhow::Result<String> {
+        participant[name]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("a participant of the manifest has no {name}"))
+    };
+    let participants = manifest["participants"]
+        .as_array()
+        .context("the manifest lists no participants")?
+        .iter()
+        .map(|p| {
+            Ok(Participant {
+                name: field(p, "name")?,
+                did: field(p, "did")?,
+                management_url: field(p, "management_url")?,
+                api_key: field(p, "management_api_key")?,
+                did_document_url: field(p, "did_document_url")?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
+    // Every participant's DID document, and what each one cosigned of the others.
+    let mut documents = Vec::new();
+    let mut witnessed_by = Vec::new();
+    for participant in &participants {
+        let document: Value = client
+            .get(&participant.did_document_url)
+            .send()
+            .await?
+            .error_for_status()
+            .with_context(|| format!("the DID document of {}", participant.name))?
+            .json()
+            .await?;
+        documents.push(document);
+        let held: Value = client
+            .get(format!(
+                "{}/v3/ledger/witnessed",
+                participant.management_url.trim_end_matches('/')
+            ))
+            .header("x-api-key", &participant.api_key)
+            .send()
+            .await?
+            .error_for_status()
+            .with_context(|| format!("the checkpoints {} witnessed", participant.name))?
+            .json()
+            .await?;
+        witnessed_by.push(held["witnessed"].as_array().cloned().unwrap_or_default());
+    }
+
+    let mut verdicts = Vec::new();
+    for (index, participant) in participants.iter().enumerate() {
+        let mut notes = Vec::new();
+        let mut verifiers = Vec::new();
+        let mut witnesses = Vec::new();
+        for (other, held) in witnessed_by.iter().enumerate() {
+            if other == index {
+                continue;
+            }
+            for checkpoint in held
+                .iter()
+                .filter(|h| h["partner"] == participant.did.as_str())
+            {
+                let text = checkpoint["note"].as_str().unwrap_or_default();
+                notes.push(Note::parse(text).map_err(|error| {
+                    anyhow::anyhow!(
+                        "{} holds an unreadable checkpoint of {}: {error}",
+                        participants[other].name,
+                        participant.name
+                    )
+                })?);
+                verifiers.extend(verifiers_of_document(
+                    &documents[other],
+                    SignatureType::CosignatureV1,
+                )?);
+                witnesses.push(participants[other].name.clone());
+            }
+        }
+        let mut single = options.clone();
+        single.manifest = None;
+        single.management_url = Some(participant.management_url.clone());
+        single.api_key = Some(participant.api_key.clone());
+        single.ca_file = ca_file.clone();
+        single.log_vkey = None;
+        single.did_document_url = Some(participant.did_document_url.clone());
+        single.export = options
+            .export
+            .as_ref()
+            .map(|dir| dir.join(&participant.name));
+        let outcome = match read_live(&single, &participant.management_url).await {
+            Ok(copy) => {
+                if let Some(dir) = &single.export {
+                    write_export(dir, &copy)?;
+                }
+                check_with(&copy, &single, notes, verifiers).map_err(|error| format!("{error:#}"))
+            }
+            Err(error) => Err(format!("cannot read the log: {error:#}")),
+        };
+        verdicts.push(ParticipantVerdict {
+            name: participant.name.clone(),
+            did: participant.did.clone(),
+            outcome,
+            witnesses,
+        });
+    }
+    Ok(verdicts)
 }

@@ -26,6 +26,7 @@ fn options() -> VerifyOptions {
         from_dir: None,
         log_vkey: None,
         did_document_url: None,
+        manifest: None,
         cosigned: Vec::new(),
         witness_vkeys: Vec::new(),
         delivery: None,
@@ -626,4 +627,52 @@ async fn partners_cosign_each_others_checkpoints_and_catch_a_rewritten_history()
         .unwrap();
     assert_eq!(still_held.size, held_size);
     assert_eq!(still_held.note, held_by_buyer.note);
+
+    // `tsunagu verify --manifest` checks every participant, each log against the checkpoints
+    // of it that the others cosigned.
+    let manifest = dir.path().join("manifest.json");
+    std::fs::write(&manifest, network.manifest().to_string()).unwrap();
+    let verify_all = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tsunagu"))
+            .args(["verify", "--manifest"])
+            .arg(&manifest)
+            .output()
+            .unwrap()
+    };
+    let output = verify_all();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("ok: maker ({maker_id})"))
+            && stdout.contains("cosigned checkpoints checked from: buyer"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("ok: buyer ({buyer_id})")),
+        "{stdout}"
+    );
+
+    // A row changed in the maker's database: the maker fails, the buyer still passes.
+    let mut connection = <sqlx::SqliteConnection as sqlx::Connection>::connect(
+        &network.member("maker").config.database_url,
+    )
+    .await
+    .unwrap();
+    sqlx::query("UPDATE ledger SET entry = CAST(REPLACE(CAST(entry AS TEXT), 'cfp-cell', 'cfp-pack') AS BLOB)")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    let output = verify_all();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!("FAILED: maker ({maker_id})")),
+        "{stderr}"
+    );
+    assert!(stdout.contains("ok: buyer"), "{stdout}");
 }
