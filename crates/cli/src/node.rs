@@ -264,6 +264,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
 
     let store = open_store(config).await?;
     let client = client_for(&config.tls_ca_file)?;
+    let mut agreement_signer: Option<Arc<dyn tsunagu_engine::AgreementSigner>> = None;
     let (participant_id, outbound, authenticator, identity, party_keys): IdentityParts = if config
         .dev_insecure_identity
     {
@@ -305,6 +306,10 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
         let party_keys = Arc::new(tsunagu_server::identity::DidPartyKeys::new(
             resolver.clone(),
         ));
+        agreement_signer = Some(Arc::new(tsunagu_server::identity::DidAgreementSigner::new(
+            identity.clone(),
+            resolver.clone(),
+        )));
         let authenticator = DcpAuthenticator::new(
             identity.clone(),
             resolver,
@@ -358,6 +363,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
     let connector = Connector::new(store, peer, settings);
     if let Some(party_keys) = party_keys {
         connector.set_party_keys(party_keys);
+    }
+    if let Some(signer) = agreement_signer {
+        connector.set_agreement_signer(signer);
     }
     let workers = connector.spawn_workers();
 

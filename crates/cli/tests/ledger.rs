@@ -449,7 +449,20 @@ async fn partners_cosign_each_others_checkpoints_and_catch_a_rewritten_history()
     let (maker_signer, _) = keys_of("maker");
     let (_, buyer_cosigner) = keys_of("buyer");
 
-    exchange(maker, buyer, "cfp-cell", b"{\"pcf\": \"61.2\"}").await;
+    let agreement = exchange(maker, buyer, "cfp-cell", b"{\"pcf\": \"61.2\"}").await;
+    // Both parties signed the agreement, and each keeps both signatures.
+    for (side, kept) in [
+        ("buyer", agreement.clone()),
+        (
+            "maker",
+            maker.connector.agreement(&agreement.id).await.unwrap(),
+        ),
+    ] {
+        assert!(
+            kept.provider_signature.is_some() && kept.consumer_signature.is_some(),
+            "the {side} keeps {kept:?}"
+        );
+    }
 
     // Each holds the other's checkpoint, cosigned by itself ...
     let maker_id = maker.participant_id().to_owned();

@@ -155,6 +155,12 @@ pub struct Agreement {
     /// The ODRL agreement object exactly as the provider sent it.
     pub policy: serde_json::Value,
     pub signed_at_ms: i64,
+    /// The provider's JWS over the agreement (see `engine::signatures`), when it signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_signature: Option<String>,
+    /// The consumer's JWS over the agreement, when it signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer_signature: Option<String>,
 }
 
 /// One contract negotiation as this connector sees it.

@@ -18,6 +18,7 @@ mod ledger;
 mod management;
 mod negotiations;
 mod peer;
+mod signatures;
 mod transfers;
 mod witness;
 mod workers;
@@ -39,6 +40,7 @@ pub use negotiations::{
     ContractOfferIn, ContractRequestIn, StartNegotiation, agreement_policy_json,
 };
 pub use peer::{ByteStream, NegotiationAck, OwnIdentity, Peer, PeerError, TransferAck};
+pub use signatures::{AGREEMENT_SIGNATURE, AgreementSigner, agreement_digest, contract_terms};
 pub use transfers::{StartTransfer, TransferMessageIn, TransferRequestIn};
 pub use witness::{
     ALARMS as WITNESS_ALARMS, AddCheckpointAnswer, COSIGNED, HeldCheckpoint, PartyKeys, WITNESSED,
@@ -152,6 +154,8 @@ struct Inner {
     party_keys: std::sync::RwLock<Option<Arc<dyn PartyKeys>>>,
     /// Partners to exchange checkpoints with; `None` without a log.
     exchanges: Option<witness::Exchanges>,
+    /// Signs agreements and checks partners' signatures (see `signatures`).
+    agreement_signer: std::sync::RwLock<Option<Arc<dyn AgreementSigner>>>,
 }
 
 /// A negotiation or transfer changed state in this connector. Subscribers (the demo, the
@@ -188,6 +192,7 @@ impl Connector {
                 inbox_handlers: Default::default(),
                 party_keys: Default::default(),
                 exchanges,
+                agreement_signer: Default::default(),
             }),
         }
     }

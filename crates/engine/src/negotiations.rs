@@ -257,7 +257,7 @@ impl Connector {
                     &timestamp,
                     rules,
                 );
-                negotiation.agreement = Some(Agreement {
+                let mut agreement = Agreement {
                     id: agreement_id,
                     negotiation_id: negotiation.id.clone(),
                     dataset_id: dataset_id.clone(),
@@ -265,7 +265,12 @@ impl Connector {
                     consumer_id: negotiation.counter_party_id.clone(),
                     policy,
                     signed_at_ms: now - now % 1000,
-                });
+                    provider_signature: None,
+                    consumer_signature: None,
+                };
+                agreement.provider_signature =
+                    self.sign_agreement(&agreement, crate::signatures::Party::Provider)?;
+                negotiation.agreement = Some(agreement);
                 negotiation.send(NegotiationAction::SendAgreement, now)?;
             }
             ProviderDecision::Refuse { reasons } => {
@@ -444,6 +449,7 @@ impl Connector {
         consumer_pid: &str,
         provider_pid: &str,
         agreement: Value,
+        provider_signature: Option<&str>,
     ) -> Result<Negotiation, EngineError> {
         let existing = self
             .find_negotiation(caller, Role::Consumer, consumer_pid)
@@ -486,21 +492,32 @@ impl Connector {
             .ok_or_else(|| {
                 EngineError::BadRequest("agreement.timestamp must be an xsd:dateTime".into())
             })?;
+        let mut signed = Agreement {
+            id: agreement_id.clone(),
+            negotiation_id: existing.id.clone(),
+            dataset_id: policy.target.clone().unwrap_or_default(),
+            provider_id: caller.participant_id().to_owned(),
+            consumer_id: self.participant_id().to_owned(),
+            policy: agreement.clone(),
+            signed_at_ms,
+            provider_signature: provider_signature.map(str::to_owned),
+            consumer_signature: None,
+        };
+        self.check_agreement_signature(
+            &signed,
+            crate::signatures::Party::Provider,
+            provider_signature,
+        )
+        .await?;
+        signed.consumer_signature =
+            self.sign_agreement(&signed, crate::signatures::Party::Consumer)?;
         let now = now_ms();
         let provider_pid = provider_pid.to_owned();
         let (negotiation, ()) = self
             .modify_negotiation_from(&existing.id, Some(existing.clone()), |negotiation| {
                 check_or_adopt(&mut negotiation.provider_pid, &provider_pid, "providerPid")?;
                 negotiation.receive(NegotiationMessage::Agreement, now)?;
-                negotiation.agreement = Some(Agreement {
-                    id: agreement_id.clone(),
-                    negotiation_id: negotiation.id.clone(),
-                    dataset_id: policy.target.clone().unwrap_or_default(),
-                    provider_id: caller.participant_id().to_owned(),
-                    consumer_id: self.participant_id().to_owned(),
-                    policy: agreement.clone(),
-                    signed_at_ms,
-                });
+                negotiation.agreement = Some(signed.clone());
                 negotiation.send(NegotiationAction::SendVerification, now)?;
                 Ok(())
             })
@@ -514,6 +531,7 @@ impl Connector {
         caller: &VerifiedCaller,
         provider_pid: &str,
         consumer_pid: &str,
+        consumer_signature: Option<&str>,
     ) -> Result<Negotiation, EngineError> {
         let existing = self
             .find_negotiation(caller, Role::Provider, provider_pid)
@@ -523,6 +541,25 @@ impl Connector {
                 "consumerPid does not match this negotiation".into(),
             ));
         }
+        if existing.is_repeat(NegotiationMessage::Verification) {
+            return Ok(existing);
+        }
+        // The state machine decides first whether a verification may arrive now; the
+        // signature is checked only on an agreement that is on the table.
+        tsunagu_core::negotiation_transition(
+            existing.state,
+            NegotiationMessage::Verification,
+            Role::Consumer,
+        )?;
+        if let Some(agreement) = &existing.agreement {
+            self.check_agreement_signature(
+                agreement,
+                crate::signatures::Party::Consumer,
+                consumer_signature,
+            )
+            .await?;
+        }
+        let consumer_signature = consumer_signature.map(str::to_owned);
         let now = now_ms();
         let (negotiation, ()) = self
             .modify_negotiation_from(&existing.id, Some(existing.clone()), |negotiation| {
@@ -530,6 +567,9 @@ impl Connector {
                     return Ok(());
                 }
                 negotiation.receive(NegotiationMessage::Verification, now)?;
+                if let Some(agreement) = negotiation.agreement.as_mut() {
+                    agreement.consumer_signature = consumer_signature.clone();
+                }
                 negotiation.send(NegotiationAction::SendFinalized, now)?;
                 Ok(())
             })

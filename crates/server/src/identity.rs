@@ -487,6 +487,69 @@ impl tsunagu_engine::PartyKeys for DidPartyKeys {
     }
 }
 
+/// The JWS `typ` of agreement signatures.
+pub const AGREEMENT_JWS_TYPE: &str = "tsunagu-agreement+jws";
+
+/// Signs agreements with the connector's active key and checks partners' agreement signatures
+/// against the `assertionMethod` keys of their DID documents (see
+/// `tsunagu_engine::AgreementSigner`).
+pub struct DidAgreementSigner {
+    identity: Arc<ConnectorIdentity>,
+    resolver: Arc<dyn DidResolver>,
+}
+
+impl DidAgreementSigner {
+    pub fn new(identity: Arc<ConnectorIdentity>, resolver: Arc<dyn DidResolver>) -> Self {
+        DidAgreementSigner { identity, resolver }
+    }
+}
+
+#[async_trait]
+impl tsunagu_engine::AgreementSigner for DidAgreementSigner {
+    fn sign(&self, payload: &Value) -> Result<String, String> {
+        let keys = self.identity.keys.read().expect("keys lock");
+        let kid = format!("{}#{}", self.identity.did, keys.active().kid());
+        Ok(tsunagu_trust::jws::sign(
+            tsunagu_trust::jws::JwsHeader::new(AGREEMENT_JWS_TYPE, kid),
+            payload,
+            keys.active(),
+        ))
+    }
+
+    async fn verify(&self, signer: &str, jws: &str) -> Result<Value, String> {
+        let (header, _) =
+            tsunagu_trust::jws::decode_unverified(jws).map_err(|error| error.to_string())?;
+        if header.typ.as_deref() != Some(AGREEMENT_JWS_TYPE) {
+            return Err(format!("the JWS is not of type {AGREEMENT_JWS_TYPE}"));
+        }
+        let kid = header.kid.as_deref();
+        let mut document = self
+            .resolver
+            .resolve(signer)
+            .await
+            .map_err(|error| error.to_string())?;
+        let key = match document.key_for(kid, tsunagu_trust::did::Relationship::AssertionMethod) {
+            Ok(key) => key,
+            // A key rotated since the document was cached: fetch it once more.
+            Err(TrustError::NoMatchingKey { .. }) => {
+                self.resolver.forget(signer);
+                document = self
+                    .resolver
+                    .resolve(signer)
+                    .await
+                    .map_err(|error| error.to_string())?;
+                document
+                    .key_for(kid, tsunagu_trust::did::Relationship::AssertionMethod)
+                    .map_err(|error| error.to_string())?
+            }
+            Err(error) => return Err(error.to_string()),
+        };
+        let (_, payload) =
+            tsunagu_trust::jws::verify(jws, &key).map_err(|error| error.to_string())?;
+        Ok(payload)
+    }
+}
+
 fn resolution(did: &str, reason: String) -> TrustError {
     TrustError::DidResolution {
         did: did.to_owned(),

@@ -119,6 +119,17 @@ impl HttpPeer {
 /// How long a protocol message (not a data transfer) may take.
 const MESSAGE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Adds our agreement signature, if we signed, to an agreement or verification message.
+fn with_signature(mut message: Value, signature: &Option<String>) -> Value {
+    if let (Some(signature), Some(object)) = (signature, message.as_object_mut()) {
+        object.insert(
+            tsunagu_engine::AGREEMENT_SIGNATURE.to_owned(),
+            Value::from(signature.as_str()),
+        );
+    }
+    message
+}
+
 fn check_status(status: StatusCode, url: &str, body: &[u8]) -> Result<(), PeerError> {
     if status.is_success() {
         return Ok(());
@@ -240,7 +251,10 @@ fn negotiation_message(
                 consumer_pid,
                 agreement: agreement.policy.clone(),
             };
-            (url, to_value(&message))
+            (
+                url,
+                with_signature(to_value(&message), &agreement.provider_signature),
+            )
         }
         NegotiationAction::SendVerification => {
             let (provider_pid, consumer_pid) = both()?;
@@ -254,7 +268,11 @@ fn negotiation_message(
                 provider_pid,
                 consumer_pid,
             };
-            (url, to_value(&message))
+            let signature = n
+                .agreement
+                .as_ref()
+                .and_then(|agreement| agreement.consumer_signature.clone());
+            (url, with_signature(to_value(&message), &signature))
         }
         NegotiationAction::SendTermination { code, reason } => {
             let (provider_pid, consumer_pid) = both()?;
@@ -671,6 +689,8 @@ mod tests {
             consumer_id: CONSUMER_ID.into(),
             policy,
             signed_at_ms: NOW,
+            provider_signature: None,
+            consumer_signature: None,
         }
     }
 

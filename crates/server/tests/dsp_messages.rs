@@ -1151,3 +1151,214 @@ async fn push_transfer_answers_validate() {
     let current = provider.valid(&answer, StatusCode::OK, "TransferProcess");
     assert_eq!(current["state"], "COMPLETED");
 }
+
+/// An agreement under contract terms (a policy that names a template's terms) is finalised
+/// only when the consumer has signed it: the provider signs the agreement it sends; a
+/// verification without the consumer's signature, with a signature over another statement or
+/// by a key that is not the consumer's is refused with a valid error and leaves the
+/// negotiation `AGREED`; the consumer's own signature finalises it and is kept.
+#[tokio::test]
+async fn agreements_under_contract_terms_are_finalised_only_when_both_signed() {
+    use tsunagu_trust::did::{Did, DidDocument, StaticResolver};
+    use tsunagu_trust::keys::KeyRing;
+
+    let Some(provider) = Provider::start(&["cell-sheet"]).await else {
+        return;
+    };
+    let now = chrono::Utc::now();
+    let provider_keys = KeyRing::generate(&mut rand::thread_rng(), now);
+    let consumer_keys = KeyRing::generate(&mut rand::thread_rng(), now);
+    let stranger_keys = KeyRing::generate(&mut rand::thread_rng(), now);
+    let resolver = Arc::new(StaticResolver::new());
+    resolver.insert(DidDocument::for_key_ring(
+        &Did::parse(CONSUMER).unwrap(),
+        &consumer_keys,
+        now,
+        vec![],
+    ));
+    resolver.insert(DidDocument::for_key_ring(
+        &Did::parse(PROVIDER).unwrap(),
+        &provider_keys,
+        now,
+        vec![],
+    ));
+    let identity = Arc::new(
+        tsunagu_server::identity::ConnectorIdentity::new(
+            PROVIDER.into(),
+            provider_keys.clone(),
+            ORIGIN,
+        )
+        .unwrap(),
+    );
+    provider.connector.set_agreement_signer(Arc::new(
+        tsunagu_server::identity::DidAgreementSigner::new(identity, resolver.clone()),
+    ));
+    let terms = "carbon-footprint-exchange@1.0.0#sha256:0f1e";
+    provider
+        .connector
+        .create_policy_definition(NewPolicyDefinition {
+            id: Some("under-terms".into()),
+            policy: json!({"@type": "Set", "permission": [{"action": "use", "duty": [{
+                "action": "comply",
+                "constraint": [{"leftOperand": "contractTerms", "operator": "eq", "rightOperand": terms}]
+            }]}]}),
+        })
+        .await
+        .unwrap();
+    provider
+        .connector
+        .create_contract_definition(NewContractDefinition {
+            id: Some("sheet-under-terms".into()),
+            access_policy_id: "members".into(),
+            contract_policy_id: "under-terms".into(),
+            assets: AssetSelector::Ids(vec!["cell-sheet".into()]),
+        })
+        .await
+        .unwrap();
+    let catalog = provider.catalog("/dsp/catalog/request", json!([])).await;
+    let catalog = provider.valid(&catalog, StatusCode::OK, "Catalog");
+    let dataset = catalog["dataset"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|dataset| dataset["@id"] == "cell-sheet")
+        .unwrap()
+        .clone();
+    let mut offer = dataset["hasPolicy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|offer| tsunagu_engine::contract_terms(offer).is_some())
+        .expect("the offer under terms is in the catalog")
+        .clone();
+    offer["target"] = json!("cell-sheet");
+
+    let consumer_pid = "urn:uuid:5d1f0c7e-1b7a-4d38-9d2e-2f1f6b1c0a01";
+    let answer = provider
+        .post(
+            "/dsp/negotiations/request",
+            CONSUMER,
+            contract_request(consumer_pid, &offer),
+        )
+        .await;
+    let ack = provider.valid(&answer, StatusCode::CREATED, "ContractNegotiation");
+    let provider_pid = ack["providerPid"].as_str().unwrap().to_owned();
+    provider
+        .recorder
+        .wait_for("negotiation SendAgreement", &provider_pid)
+        .await;
+    let negotiation = provider.connector.negotiation(&provider_pid).await.unwrap();
+    let agreement = negotiation.agreement.clone().unwrap();
+    assert_eq!(
+        tsunagu_engine::contract_terms(&agreement.policy).as_deref(),
+        Some(terms)
+    );
+
+    // The provider signed the agreement it sent, with its DID key.
+    let provider_signature = agreement
+        .provider_signature
+        .clone()
+        .expect("provider signed");
+    let provider_jwk = provider_keys.verification_keys(now)[0].clone();
+    let (header, statement) =
+        tsunagu_trust::jws::verify(&provider_signature, &provider_jwk).unwrap();
+    assert_eq!(
+        header.typ.as_deref(),
+        Some(tsunagu_server::identity::AGREEMENT_JWS_TYPE)
+    );
+    let digest = tsunagu_engine::agreement_digest(&agreement.policy);
+    assert_eq!(statement["agreementId"], agreement.id.as_str());
+    assert_eq!(statement["agreementSha256"], digest.as_str());
+    assert_eq!(statement["role"], "provider");
+    assert_eq!(statement["contractTerms"], terms);
+
+    let consumer_statement = json!({
+        "agreementId": agreement.id,
+        "agreementSha256": digest,
+        "provider": PROVIDER,
+        "consumer": CONSUMER,
+        "role": "consumer",
+        "signer": CONSUMER,
+        "contractTerms": terms,
+    });
+    let sign = |keys: &KeyRing, did: &str, statement: &Value| {
+        tsunagu_trust::jws::sign(
+            tsunagu_trust::jws::JwsHeader::new(
+                tsunagu_server::identity::AGREEMENT_JWS_TYPE,
+                format!("{did}#{}", keys.active().kid()),
+            ),
+            statement,
+            keys.active(),
+        )
+    };
+    let verification = |signature: Option<String>| {
+        let mut message = json!({
+            "@context": [DSP_CONTEXT],
+            "@type": "ContractAgreementVerificationMessage",
+            "providerPid": provider_pid,
+            "consumerPid": consumer_pid,
+        });
+        if let Some(signature) = signature {
+            message[tsunagu_engine::AGREEMENT_SIGNATURE] = json!(signature);
+        }
+        message
+    };
+    let path = format!("/dsp/negotiations/{provider_pid}/agreement/verification");
+    let mut provider_statement = consumer_statement.clone();
+    provider_statement["role"] = json!("provider");
+    for (what, signature) in [
+        ("no signature", None),
+        (
+            "a signature over another statement",
+            Some(sign(&consumer_keys, CONSUMER, &provider_statement)),
+        ),
+        (
+            "a key that is not the consumer's",
+            Some(sign(&stranger_keys, CONSUMER, &consumer_statement)),
+        ),
+        (
+            "a signature that is not a JWS",
+            Some("not.a.jws".to_owned()),
+        ),
+    ] {
+        let answer = provider
+            .post(&path, CONSUMER, verification(signature))
+            .await;
+        let error = provider.valid(&answer, StatusCode::BAD_REQUEST, "ContractNegotiationError");
+        assert!(
+            error["reason"].to_string().contains("sign"),
+            "{what}: {error}"
+        );
+        let state = provider
+            .connector
+            .negotiation(&provider_pid)
+            .await
+            .unwrap()
+            .state;
+        assert_eq!(
+            state,
+            tsunagu_core::NegotiationState::Agreed,
+            "{what} changed the negotiation"
+        );
+    }
+
+    // Signed by the consumer: finalised, and both signatures are kept with the agreement.
+    let signature = sign(&consumer_keys, CONSUMER, &consumer_statement);
+    let answer = provider
+        .post(&path, CONSUMER, verification(Some(signature.clone())))
+        .await;
+    let ack = provider.valid(&answer, StatusCode::OK, "ContractNegotiation");
+    assert_eq!(ack["state"], "FINALIZED");
+    let kept = provider
+        .connector
+        .negotiation(&provider_pid)
+        .await
+        .unwrap()
+        .agreement
+        .unwrap();
+    assert_eq!(kept.consumer_signature.as_deref(), Some(signature.as_str()));
+    assert_eq!(
+        kept.provider_signature.as_deref(),
+        Some(provider_signature.as_str())
+    );
+}

@@ -164,6 +164,8 @@ async fn negotiation_lifecycle(store: &dyn Store) {
         consumer_id: "did:web:consumer.example".into(),
         policy: serde_json::json!({"@type": "Agreement"}),
         signed_at_ms: 101,
+        provider_signature: Some("provider.jws".into()),
+        consumer_signature: None,
     });
     negotiation
         .send(NegotiationAction::SendVerification, 101)
@@ -182,10 +184,26 @@ async fn negotiation_lifecycle(store: &dyn Store) {
     );
     let agreement = store.agreement("agreement-1").await.unwrap().unwrap();
     assert_eq!(agreement.signed_at_ms, 101);
+    assert_eq!(
+        agreement.provider_signature.as_deref(),
+        Some("provider.jws")
+    );
+    assert_eq!(agreement.consumer_signature, None);
     assert_eq!(store.agreements(Page::ALL).await.unwrap().len(), 1);
-    // Writing the negotiation again must not fail on the agreement that already exists.
+    // Writing the negotiation again must not fail on the agreement that already exists, and
+    // keeps the signature the counter-party added since.
+    negotiation.agreement.as_mut().unwrap().consumer_signature = Some("consumer.jws".into());
     store.update_negotiation(&mut negotiation).await.unwrap();
     assert_eq!(store.negotiations(Page::ALL).await.unwrap().len(), 1);
+    let agreement = store.agreement(&agreement.id).await.unwrap().unwrap();
+    assert_eq!(
+        agreement.consumer_signature.as_deref(),
+        Some("consumer.jws")
+    );
+    assert_eq!(
+        agreement.provider_signature.as_deref(),
+        Some("provider.jws")
+    );
 }
 
 async fn concurrent_updates_conflict(store: &dyn Store) {

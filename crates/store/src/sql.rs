@@ -294,9 +294,12 @@ macro_rules! store_impl {
                     Lease::Keep | Lease::Release => query,
                 };
                 // The agreement row is written with the negotiation in the states in which a
-                // party first holds it; later writes need no transaction.
+                // party first holds it (`AGREED`, `VERIFIED`) or the consumer's signature joins
+                // it: that arrives with the verification, which takes the provider straight to
+                // `FINALIZED`. Only a changed agreement is rewritten.
                 let agreement = negotiation.agreement.as_ref().filter(|_| {
                     matches!(negotiation.state, NegotiationState::Agreed | NegotiationState::Verified)
+                        || (negotiation.state == NegotiationState::Finalized && negotiation.role == Role::Provider)
                 });
                 let row = match agreement {
                     Some(agreement) => {
@@ -366,7 +369,7 @@ macro_rules! store_impl {
                 agreement: &Agreement,
             ) -> Result<()> {
                 let sql = Self::sql(
-                    "INSERT INTO agreements (id, negotiation_id, dataset_id, provider_id, consumer_id, signed_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+                    "INSERT INTO agreements (id, negotiation_id, dataset_id, provider_id, consumer_id, signed_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET body = excluded.body WHERE agreements.body <> excluded.body",
                 );
                 sqlx::query(&sql)
                     .bind(&agreement.id)

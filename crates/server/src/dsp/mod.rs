@@ -118,6 +118,25 @@ pub(crate) fn routes() -> Router<AppState> {
 
 type DspResult<T> = Result<T, DspError>;
 
+/// The agreement signature a tsunagu party adds to its agreement or verification message
+/// (an extension property, see `tsunagu_engine::AGREEMENT_SIGNATURE`).
+fn agreement_signature(body: &[u8], protocol: &Protocol) -> DspResult<Option<String>> {
+    // The message already parsed, so the body is a JSON object.
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|error| DspError::bad_request(protocol.clone(), error.to_string()))?;
+    match value.get(tsunagu_engine::AGREEMENT_SIGNATURE) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(jws)) => Ok(Some(jws.clone())),
+        Some(_) => Err(DspError::bad_request(
+            protocol.clone(),
+            format!(
+                "{} must be a compact JWS string",
+                tsunagu_engine::AGREEMENT_SIGNATURE
+            ),
+        )),
+    }
+}
+
 /// The process (or dataset) id in the path. A path axum cannot decode is refused in the
 /// protocol's own error format, like every other bad request.
 pub(crate) struct DspPath(String);
@@ -470,9 +489,10 @@ async fn negotiation_verification(
         parse(&body, negotiation_protocol(&pid, ""))?;
     let protocol = negotiation_protocol(&pid, &message.consumer_pid);
     same_pid(&pid, &message.provider_pid, &protocol)?;
+    let signature = agreement_signature(&body, &protocol)?;
     let negotiation = state
         .connector
-        .on_verification(&caller, &pid, &message.consumer_pid)
+        .on_verification(&caller, &pid, &message.consumer_pid, signature.as_deref())
         .await
         .map_err(|error| DspError::engine(protocol, error))?;
     Ok(Json(convert::negotiation_ack(
@@ -611,9 +631,16 @@ async fn negotiation_agreement(
     let message: wire::ContractAgreementMessage = parse(&body, negotiation_protocol("", &pid))?;
     let protocol = negotiation_protocol(&message.provider_pid, &pid);
     same_pid(&pid, &message.consumer_pid, &protocol)?;
+    let signature = agreement_signature(&body, &protocol)?;
     let negotiation = state
         .connector
-        .on_agreement(&caller, &pid, &message.provider_pid, message.agreement)
+        .on_agreement(
+            &caller,
+            &pid,
+            &message.provider_pid,
+            message.agreement,
+            signature.as_deref(),
+        )
         .await
         .map_err(|error| DspError::engine(protocol, error))?;
     Ok(Json(convert::negotiation_ack(
