@@ -514,6 +514,145 @@ async fn partners_cosign_each_others_checkpoints_and_catch_a_rewritten_history()
         "{listed}"
     );
 
+    // History: what was negotiated and exchanged for the asset, each entry with a proof that
+    // leads to the signed checkpoint.
+    use tsunagu_engine::HistoryQuery;
+    let verify_history = |history: &tsunagu_engine::History| {
+        let note = Note::parse(&history.checkpoint).unwrap();
+        let checkpoint = Checkpoint::parse(note.text()).unwrap();
+        assert!(note.verify(&[maker_signer.verifier().clone()]).is_ok());
+        for proven in &history.entries {
+            let proof: Vec<_> = proven
+                .proof
+                .iter()
+                .map(|hex| tsunagu_ledger::Hash::from_hex(hex).unwrap())
+                .collect();
+            tsunagu_ledger::verify_inclusion(
+                &tsunagu_ledger::leaf_hash(proven.entry.as_bytes()),
+                proven.index,
+                checkpoint.size(),
+                &proof,
+                checkpoint.root(),
+            )
+            .unwrap();
+        }
+        history
+            .entries
+            .iter()
+            .map(|proven| serde_json::from_str::<Value>(&proven.entry).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let by_asset = maker
+        .connector
+        .history(&HistoryQuery {
+            asset: Some("cfp-cell".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let entries = verify_history(&by_asset);
+    for kind in [
+        "negotiationStateChanged",
+        "agreementConcluded",
+        "transferStateChanged",
+        "dataDelivered",
+    ] {
+        assert!(
+            entries.iter().any(|entry| entry["type"] == kind),
+            "{kind} missing from the asset's history: {entries:#?}"
+        );
+    }
+    assert!(
+        entries
+            .iter()
+            .all(|entry| entry["type"] != "cosignatureReceived")
+    );
+    let nothing = maker
+        .connector
+        .history(&HistoryQuery {
+            asset: Some("no-such-asset".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(nothing.entries.is_empty());
+    // By part: the asset's partId property names it.
+    let mut asset = maker
+        .connector
+        .store()
+        .asset("cfp-cell")
+        .await
+        .unwrap()
+        .unwrap();
+    asset
+        .properties
+        .insert("partId".into(), json!("cell-B7-2026-11"));
+    maker.connector.store().replace_asset(&asset).await.unwrap();
+    let by_part = maker
+        .connector
+        .history(&HistoryQuery {
+            part: Some("cell-B7-2026-11".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_part.entries.len(), by_asset.entries.len());
+    // By agreement and by partner.
+    let by_agreement = maker
+        .connector
+        .history(&HistoryQuery {
+            agreement: Some(agreement.id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_agreement.entries.len(), by_asset.entries.len());
+    let by_partner = maker
+        .connector
+        .history(&HistoryQuery {
+            partner: Some(buyer_id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        by_partner.entries.len() > by_asset.entries.len(),
+        "the partner's history also holds its cosignature"
+    );
+    // The buyer asks the maker for the history of the part it supplied, over DSP, and checks
+    // the maker's signature and every proof.
+    let remote = buyer
+        .connector
+        .partner_history(
+            &maker_id,
+            &maker.dsp_url(),
+            &HistoryQuery {
+                part: Some("cell-B7-2026-11".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(remote.entries.len(), by_part.entries.len());
+    // Over the management API too.
+    let listed: Value = client
+        .get(format!(
+            "{}/v3/ledger/history?asset=cfp-cell",
+            maker.management_url()
+        ))
+        .header("X-Api-Key", member.config.management_api_key.expose())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["entries"].as_array().unwrap().len(),
+        by_asset.entries.len(),
+        "{listed}"
+    );
+
     // Now the maker rewrites its history with its own key: the same entries with the first
     // one altered, and two more, so that the tree is larger than the one the buyer holds.
     let held_size = held_by_buyer.size;

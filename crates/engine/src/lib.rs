@@ -13,6 +13,7 @@
 mod catalog;
 mod dataplane;
 mod error;
+mod history;
 mod inbox;
 mod ledger;
 mod management;
@@ -33,6 +34,7 @@ use tsunagu_store::Store;
 pub use catalog::{CatalogEntry, CatalogOffer, CatalogQuery};
 pub use dataplane::{DataStream, PushDelivery};
 pub use error::EngineError;
+pub use history::{History, HistoryQuery, MAX_HISTORY_ENTRIES, ProvenEntry};
 pub use inbox::{InboxHandler, InboxMessage, InboxReceipt, InboxRefusal, MAX_INBOX_MESSAGE_BYTES};
 pub use ledger::{LedgerEntryView, LedgerProof, LedgerSettings};
 pub use management::{NewAssetRequest, NewContractDefinition, NewPolicyDefinition};

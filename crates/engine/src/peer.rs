@@ -90,6 +90,23 @@ pub trait Peer: Send + Sync + 'static {
         })
     }
 
+    /// Asks the partner `counter_party_id` (at its DSP or callback `address`) for the log
+    /// entries that concern us and `query` selects (a tsunagu extension). A peer that keeps no
+    /// history refuses.
+    async fn history(
+        &self,
+        own: &OwnIdentity,
+        counter_party_id: &str,
+        address: &str,
+        query: &crate::HistoryQuery,
+    ) -> Result<serde_json::Value, PeerError> {
+        let _ = (own, counter_party_id, address, query);
+        Err(PeerError::Refused {
+            status: 501,
+            detail: "this peer does not share its history".into(),
+        })
+    }
+
     /// Fetches the bytes of a started pull transfer from the provider's data plane.
     async fn pull(
         &self,

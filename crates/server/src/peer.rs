@@ -510,6 +510,19 @@ impl Peer for HttpPeer {
         Ok(AddCheckpointAnswer::Cosigned(lines))
     }
 
+    async fn history(
+        &self,
+        own: &OwnIdentity,
+        counter_party_id: &str,
+        address: &str,
+        query: &tsunagu_engine::HistoryQuery,
+    ) -> Result<Value, PeerError> {
+        let url = join(address, "ledger/history");
+        let body = serde_json::to_value(query)
+            .map_err(|error| PeerError::InvalidAnswer(error.to_string()))?;
+        self.post(own, counter_party_id, url, body).await
+    }
+
     async fn pull(
         &self,
         endpoint: &str,

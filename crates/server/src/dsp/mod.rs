@@ -38,6 +38,8 @@ pub(crate) fn routes() -> Router<AppState> {
             "/dsp/callback/ledger/add-checkpoint",
             post(witness::add_checkpoint),
         )
+        .route("/dsp/ledger/history", post(witness::history))
+        .route("/dsp/callback/ledger/history", post(witness::history))
         .route("/dsp/catalog/datasets/{id}", get(dataset))
         // Provider side of contract negotiation.
         .route(

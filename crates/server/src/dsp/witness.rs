@@ -3,6 +3,9 @@
 //! request and its answers. The caller is authenticated like every DSP caller; the engine
 //! checks that the checkpoint is the caller's own.
 //!
+//! `POST <dsp>/ledger/history` (and below the callback address) answers a partner with the log
+//! entries that concern it, each with an inclusion proof, and the signed checkpoint.
+//!
 //! Answers are plain text, as tlog-witness has them: 200 with the cosignature line, 409 with
 //! the size of the checkpoint held (`text/x.tlog.size`), 400 malformed, 403 not the caller's
 //! checkpoint or key, 404 not witnessing, 422 not consistent with what is held.
@@ -62,4 +65,41 @@ fn text(status: StatusCode, body: String) -> Response {
         body,
     )
         .into_response()
+}
+
+/// The largest history query accepted.
+const MAX_QUERY: usize = 16 * 1024;
+
+pub(super) async fn history(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    body: Bytes,
+) -> Response {
+    if body.len() > MAX_QUERY {
+        return text(StatusCode::PAYLOAD_TOO_LARGE, "request too large\n".into());
+    }
+    let query: tsunagu_engine::HistoryQuery = if body.is_empty() {
+        Default::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(query) => query,
+            Err(error) => {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    format!("not a history query: {error}\n"),
+                );
+            }
+        }
+    };
+    match state.connector.history_for_partner(&caller, query).await {
+        Ok(history) => axum::Json(history).into_response(),
+        Err(tsunagu_engine::EngineError::NotFound) => text(
+            StatusCode::NOT_FOUND,
+            "this connector keeps no log\n".into(),
+        ),
+        Err(error) => {
+            tracing::error!(%error, "history query failed");
+            text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n".into())
+        }
+    }
 }

@@ -125,3 +125,43 @@ pub(crate) async fn witness_alarms(
     let alarms = state.connector.witness_alarms().await?;
     Ok(Json(json!({ "alarms": alarms })))
 }
+
+/// # `GET /management/v3/ledger/history?asset=&part=&agreement=&partner=`
+///
+/// What was negotiated and exchanged for an asset, a part or batch, an agreement or a partner:
+/// the log entries, each with an inclusion proof against the signed checkpoint returned.
+pub(crate) async fn history(
+    _: Authorized,
+    State(state): State<AppState>,
+    Query(query): Query<tsunagu_engine::HistoryQuery>,
+) -> Result<Json<tsunagu_engine::History>, ManagementError> {
+    Ok(Json(state.connector.history(&query).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PartnerHistoryRequest {
+    /// The partner's participant id.
+    partner: String,
+    /// The partner's DSP address.
+    address: String,
+    #[serde(flatten)]
+    query: tsunagu_engine::HistoryQuery,
+}
+
+/// # `POST /management/v3/ledger/partner-history`
+///
+/// Asks a partner's connector for its history that concerns us (`{"partner", "address",
+/// "asset"?, "part"?, "agreement"?}`), and answers it only after checking the partner's
+/// checkpoint signature and every proof.
+pub(crate) async fn partner_history(
+    _: Authorized,
+    State(state): State<AppState>,
+    Json(request): Json<PartnerHistoryRequest>,
+) -> Result<Json<tsunagu_engine::History>, ManagementError> {
+    let history = state
+        .connector
+        .partner_history(&request.partner, &request.address, &request.query)
+        .await?;
+    Ok(Json(history))
+}

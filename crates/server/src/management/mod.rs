@@ -256,6 +256,12 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
             "/management/v3/ledger/witness-alarms",
             ledger::witness_alarms,
         ),
+        endpoint(M::GET, "/management/v3/ledger/history", ledger::history),
+        endpoint(
+            M::POST,
+            "/management/v3/ledger/partner-history",
+            ledger::partner_history,
+        ),
     ]
 }
 
