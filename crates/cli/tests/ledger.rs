@@ -653,6 +653,75 @@ async fn partners_cosign_each_others_checkpoints_and_catch_a_rewritten_history()
         "{listed}"
     );
 
+    // Signed data: the maker signed the bytes it served (stored assets), the buyer checked the
+    // signature against the maker's DID key and logged it with the delivery.
+    let received = wait_for_entry(buyer, |entry| {
+        entry["type"] == "dataDelivered" && entry["direction"] == "received"
+    })
+    .await;
+    let delivery = received
+        .iter()
+        .find(|entry| entry["type"] == "dataDelivered" && entry["direction"] == "received")
+        .unwrap();
+    let jws = delivery["signature"]
+        .as_str()
+        .expect("the delivery is signed");
+    let maker_keys = tsunagu::node::load_or_create_keys(std::path::Path::new(
+        &network.member("maker").config.key_file,
+    ))
+    .unwrap();
+    let (_, statement) =
+        tsunagu_trust::jws::verify(jws, &maker_keys.verification_keys(chrono::Utc::now())[0])
+            .unwrap();
+    assert_eq!(statement["sha256"], delivery["sha256"]);
+    assert_eq!(statement["bytes"], delivery["bytes"]);
+    assert_eq!(statement["agreementId"], agreement.id.as_str());
+    assert_eq!(statement["consumer"], buyer_id.as_str());
+
+    // Bytes that are not the ones the maker's records (and so its signature) describe are
+    // refused at the end of the body, and no delivery is logged.
+    let deliveries_before = entries_of(buyer)
+        .await
+        .iter()
+        .filter(|entry| entry["type"] == "dataDelivered")
+        .count();
+    maker
+        .connector
+        .store()
+        .put_asset_chunk("cfp-cell", 0, b"{\"pcf\": \"99.9\"}")
+        .await
+        .unwrap();
+    let transfer = buyer
+        .connector
+        .start_transfer(StartTransfer {
+            counter_party_address: maker.dsp_url(),
+            agreement_id: agreement.id.clone(),
+            mode: TransferMode::Pull,
+        })
+        .await
+        .unwrap();
+    buyer
+        .connector
+        .wait_for_transfer(&transfer.id, |s| s == TransferState::Started, WAIT)
+        .await
+        .unwrap();
+    let mut pulled = buyer.connector.pull_data(&transfer.id).await.unwrap();
+    let mut failure = None;
+    while let Some(piece) = pulled.body.next().await {
+        if let Err(error) = piece {
+            failure = Some(error.to_string());
+        }
+    }
+    let failure = failure.expect("altered bytes were accepted");
+    assert!(failure.contains("signed"), "{failure}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let deliveries_after = entries_of(buyer)
+        .await
+        .iter()
+        .filter(|entry| entry["type"] == "dataDelivered")
+        .count();
+    assert_eq!(deliveries_after, deliveries_before);
+
     // Now the maker rewrites its history with its own key: the same entries with the first
     // one altered, and two more, so that the tree is larger than the one the buyer holds.
     let held_size = held_by_buyer.size;

@@ -18,6 +18,10 @@ pub struct DataStream {
     pub media_type: Option<String>,
     pub size: Option<u64>,
     pub body: ByteStream,
+    /// The SHA-256 (hex) of the bytes, when known before they are read (stored assets).
+    pub sha256: Option<String>,
+    /// The provider's JWS over the delivery (see `signatures`), when it signed.
+    pub signature: Option<String>,
 }
 
 impl std::fmt::Debug for DataStream {
@@ -87,6 +91,10 @@ impl Stream for Guarded {
 impl Connector {
     /// `body`, logging the SHA-256 of its exact bytes as a delivery once it has been read to
     /// its end (when the connector keeps a log).
+    ///
+    /// With `signed` (a provider's signature and the SHA-256 and length it states), the body
+    /// must end with exactly those bytes, or it ends in an error and nothing is logged; the
+    /// signature is logged with the delivery.
     pub(crate) fn logged_delivery(
         &self,
         body: ByteStream,
@@ -94,13 +102,16 @@ impl Connector {
         direction: tsunagu_ledger::entry::Direction,
         agreement_id: &str,
         transfer_id: &str,
+        signed: Option<(String, [u8; 32], u64)>,
     ) -> ByteStream {
-        if self.ledger().is_none() {
+        if self.ledger().is_none() && signed.is_none() {
             return body;
         }
         let connector = self.clone();
         let agreement_id = agreement_id.to_owned();
         let transfer_id = transfer_id.to_owned();
+        let must_match = signed.as_ref().map(|(_, sha256, bytes)| (*sha256, *bytes));
+        let signature = signed.map(|(jws, _, _)| jws);
         Box::pin(crate::ledger::Hashed {
             inner: body,
             hasher: Some(Sha256::new()),
@@ -108,9 +119,18 @@ impl Connector {
             expected_len,
             on_end: Some(Box::new(move |sha256, bytes| {
                 if let Some(ledger) = connector.ledger() {
-                    ledger.delivered(direction, &agreement_id, &transfer_id, sha256, bytes);
+                    ledger.delivered(
+                        direction,
+                        &agreement_id,
+                        &transfer_id,
+                        sha256,
+                        bytes,
+                        signature,
+                    );
                 }
             })),
+            must_match,
+            mismatch: false,
         })
     }
 
@@ -123,7 +143,9 @@ impl Connector {
             .ok_or(EngineError::NotFound)?;
         match asset.content {
             AssetContent::Stored {
-                media_type, size, ..
+                media_type,
+                size,
+                sha256,
             } => {
                 let connector = self.clone();
                 let id = asset.id.clone();
@@ -146,6 +168,8 @@ impl Connector {
                     media_type: Some(media_type),
                     size: Some(size),
                     body: Box::pin(body),
+                    sha256: Some(sha256),
+                    signature: None,
                 })
             }
             // An inbox receives messages; it has nothing to serve.
@@ -166,6 +190,8 @@ impl Connector {
                     media_type: media_type.or(remote_type),
                     size: None,
                     body,
+                    sha256: None,
+                    signature: None,
                 })
             }
         }
@@ -220,12 +246,17 @@ impl Connector {
             check: Box::pin(check),
             stopped: false,
         });
+        // Bytes whose digest is known before they leave are signed (stored assets).
+        if let (Some(sha256), Some(size)) = (&data.sha256, data.size) {
+            data.signature = self.sign_delivery(&transfer, sha256, size)?;
+        }
         data.body = self.logged_delivery(
             guarded,
             data.size,
             tsunagu_ledger::entry::Direction::Served,
             &transfer.agreement_id,
             &transfer.id,
+            None,
         );
         Ok(data)
     }
@@ -249,12 +280,20 @@ impl Connector {
                 "the provider has not given a data address yet".into(),
             ));
         };
-        let (media_type, body) = self.peer().pull(endpoint, token).await?;
+        let (media_type, signature, body) = self.peer().pull_signed(endpoint, token).await?;
+        let signed = match signature {
+            Some(jws) => self.check_delivery_signature(&transfer, jws).await?,
+            None => None,
+        };
         self.modify_transfer(transfer_id, |t| {
             t.deliveries += 1;
             Ok(())
         })
         .await?;
+        let sha256 = signed
+            .as_ref()
+            .map(|(_, digest, _)| digest.iter().map(|b| format!("{b:02x}")).collect());
+        let signature = signed.as_ref().map(|(jws, _, _)| jws.clone());
         Ok(DataStream {
             media_type,
             size: None,
@@ -264,7 +303,10 @@ impl Connector {
                 tsunagu_ledger::entry::Direction::Received,
                 &transfer.agreement_id,
                 &transfer.id,
+                signed,
             ),
+            sha256,
+            signature,
         })
     }
 
@@ -326,6 +368,7 @@ impl Connector {
                 &transfer.id,
                 digest.finalize().into(),
                 total,
+                None,
             );
         }
         Ok(PushDelivery {
@@ -365,6 +408,8 @@ impl Connector {
             media_type: None,
             size: None,
             body: Box::pin(body),
+            sha256: None,
+            signature: None,
         })
     }
 }

@@ -192,6 +192,7 @@ impl Connector {
                 &transfer.id,
                 sha256,
                 bytes,
+                None,
             );
         }
         Ok(InboxReceipt {
@@ -244,6 +245,7 @@ impl Connector {
                 &transfer.id,
                 sha256,
                 bytes,
+                None,
             );
         }
         Ok(())

@@ -176,6 +176,7 @@ impl Ledger {
         transfer_id: &str,
         sha256: [u8; 32],
         bytes: u64,
+        signature: Option<String>,
     ) {
         self.record(LogEntry::DataDelivered(DataDelivery {
             direction,
@@ -184,6 +185,7 @@ impl Ledger {
             sha256: Hash::from_bytes(sha256),
             bytes,
             at_unix_ms: now_ms() as u64,
+            signature,
         }));
     }
 
@@ -405,12 +407,27 @@ pub(crate) struct Hashed {
     /// before the stream says it has ended, so reaching it counts as the end.
     pub(crate) expected_len: Option<u64>,
     pub(crate) on_end: Option<OnDelivered>,
+    /// The SHA-256 and length the provider signed: a body that ends with others ends in an
+    /// error instead, and is not logged.
+    pub(crate) must_match: Option<([u8; 32], u64)>,
+    pub(crate) mismatch: bool,
 }
 
 impl Hashed {
     fn finish(&mut self) {
-        if let (Some(hasher), Some(on_end)) = (self.hasher.take(), self.on_end.take()) {
-            on_end(hasher.finalize().into(), self.bytes);
+        let Some(hasher) = self.hasher.take() else {
+            return;
+        };
+        let digest: [u8; 32] = hasher.finalize().into();
+        if let Some((sha256, bytes)) = self.must_match
+            && (sha256 != digest || bytes != self.bytes)
+        {
+            self.on_end = None;
+            self.mismatch = true;
+            return;
+        }
+        if let Some(on_end) = self.on_end.take() {
+            on_end(digest, self.bytes);
         }
     }
 }
@@ -440,7 +457,14 @@ impl futures::Stream for Hashed {
                 // A broken stream is not a delivery.
                 self.on_end = None;
             }
-            std::task::Poll::Ready(None) => self.finish(),
+            std::task::Poll::Ready(None) => {
+                self.finish();
+                if std::mem::take(&mut self.mismatch) {
+                    return std::task::Poll::Ready(Some(Err(std::io::Error::other(
+                        "the data does not match the SHA-256 and length the provider signed",
+                    ))));
+                }
+            }
             std::task::Poll::Pending => {}
         }
         polled

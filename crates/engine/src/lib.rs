@@ -42,7 +42,9 @@ pub use negotiations::{
     ContractOfferIn, ContractRequestIn, StartNegotiation, agreement_policy_json,
 };
 pub use peer::{ByteStream, NegotiationAck, OwnIdentity, Peer, PeerError, TransferAck};
-pub use signatures::{AGREEMENT_SIGNATURE, AgreementSigner, agreement_digest, contract_terms};
+pub use signatures::{
+    AGREEMENT_SIGNATURE, AgreementSigner, DATA_SIGNATURE_HEADER, agreement_digest, contract_terms,
+};
 pub use transfers::{StartTransfer, TransferMessageIn, TransferRequestIn};
 pub use witness::{
     ALARMS as WITNESS_ALARMS, AddCheckpointAnswer, COSIGNED, HeldCheckpoint, PartyKeys, WITNESSED,

@@ -114,6 +114,16 @@ pub trait Peer: Send + Sync + 'static {
         token: &str,
     ) -> Result<(Option<String>, ByteStream), PeerError>;
 
+    /// Like [`Peer::pull`], with the provider's signature of the bytes when it sent one.
+    async fn pull_signed(
+        &self,
+        endpoint: &str,
+        token: &str,
+    ) -> Result<(Option<String>, Option<String>, ByteStream), PeerError> {
+        let (media_type, body) = self.pull(endpoint, token).await?;
+        Ok((media_type, None, body))
+    }
+
     /// Delivers bytes to a consumer's push endpoint.
     async fn push(
         &self,

@@ -24,6 +24,9 @@ use crate::EngineError;
 /// The extension property that carries a party's agreement signature in DSP messages.
 pub const AGREEMENT_SIGNATURE: &str = "https://w3id.org/tsunagu/ns/agreementSignature";
 
+/// The response header in which a provider's data plane sends its signature of the bytes.
+pub const DATA_SIGNATURE_HEADER: &str = "Tsunagu-Data-Signature";
+
 /// Signs with this connector's key and checks partners' signatures against their DIDs.
 #[async_trait]
 pub trait AgreementSigner: Send + Sync + 'static {
@@ -117,7 +120,93 @@ pub(crate) fn statement(agreement: &Agreement, party: Party) -> Value {
     })
 }
 
+/// The statement a provider signs about bytes it serves under a transfer.
+pub(crate) fn delivery_statement(
+    transfer: &tsunagu_core::Transfer,
+    provider: &str,
+    consumer: &str,
+    sha256: &str,
+    bytes: u64,
+) -> Value {
+    json!({
+        "type": "dataDelivery",
+        "agreementId": transfer.agreement_id,
+        "providerPid": transfer.provider_pid,
+        "consumerPid": transfer.consumer_pid,
+        "asset": transfer.dataset_id,
+        "provider": provider,
+        "consumer": consumer,
+        "sha256": sha256,
+        "bytes": bytes,
+    })
+}
+
 impl crate::Connector {
+    /// The provider's signature of the bytes it is about to serve under `transfer`, if it
+    /// signs at all.
+    pub(crate) fn sign_delivery(
+        &self,
+        transfer: &tsunagu_core::Transfer,
+        sha256: &str,
+        bytes: u64,
+    ) -> Result<Option<String>, EngineError> {
+        let Some(signer) = self.agreement_signer() else {
+            return Ok(None);
+        };
+        let statement = delivery_statement(
+            transfer,
+            self.participant_id(),
+            &transfer.counter_party_id,
+            sha256,
+            bytes,
+        );
+        signer
+            .sign(&statement)
+            .map(Some)
+            .map_err(|error| EngineError::Internal(format!("cannot sign the data: {error}")))
+    }
+
+    /// Consumer: checks the provider's signature of the bytes of `transfer` (which must be
+    /// about this transfer, its agreement and both parties); returns it with the SHA-256 and
+    /// length the bytes must have. A connector that cannot check signatures (no DIDs) keeps
+    /// none.
+    pub(crate) async fn check_delivery_signature(
+        &self,
+        transfer: &tsunagu_core::Transfer,
+        jws: String,
+    ) -> Result<Option<(String, [u8; 32], u64)>, EngineError> {
+        let Some(signer) = self.agreement_signer() else {
+            return Ok(None);
+        };
+        let refused = |detail: String| {
+            EngineError::Peer(crate::PeerError::InvalidAnswer(format!(
+                "the provider's data signature {detail}"
+            )))
+        };
+        let payload = signer
+            .verify(&transfer.counter_party_id, &jws)
+            .await
+            .map_err(|error| refused(format!("does not verify: {error}")))?;
+        let sha256 = payload["sha256"].as_str().unwrap_or_default().to_owned();
+        let bytes = payload["bytes"].as_u64().unwrap_or(u64::MAX);
+        if payload
+            != delivery_statement(
+                transfer,
+                &transfer.counter_party_id,
+                self.participant_id(),
+                &sha256,
+                bytes,
+            )
+        {
+            return Err(refused(
+                "is about another transfer, agreement or party".into(),
+            ));
+        }
+        let digest = tsunagu_ledger::Hash::from_hex(&sha256)
+            .map_err(|error| refused(format!("states no SHA-256: {error}")))?;
+        Ok(Some((jws, *digest.as_bytes(), bytes)))
+    }
+
     /// Lets this connector sign agreements and check partners' signatures.
     pub fn set_agreement_signer(&self, signer: std::sync::Arc<dyn AgreementSigner>) {
         *self.inner.agreement_signer.write().expect("signer lock") = Some(signer);

@@ -523,6 +523,7 @@ impl Connector {
                     tsunagu_ledger::entry::Direction::Served,
                     &transfer.agreement_id,
                     &transfer.id,
+                    None,
                 ),
             )
             .await

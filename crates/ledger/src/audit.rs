@@ -180,6 +180,7 @@ mod tests {
                     sha256: Hash::sha256(format!("payload {i}").as_bytes()),
                     bytes: 1000 + i,
                     at_unix_ms: 1_750_000_000_000 + i,
+                    signature: None,
                 })
                 .encode()
             })

@@ -122,6 +122,10 @@ pub struct DataDelivery {
     pub bytes: u64,
     /// When the delivery completed, in milliseconds since the Unix epoch.
     pub at_unix_ms: u64,
+    /// The provider's JWS over the delivery (`sha256`, `bytes`, agreement, transfer, parties),
+    /// checked on receipt: what lets the consumer prove the data's origin to a third party.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// A partner's cosignature of one of our checkpoints.
@@ -202,6 +206,7 @@ mod tests {
                 sha256: Hash::sha256(b"battery data"),
                 bytes: 12,
                 at_unix_ms: 1_750_000_003_000,
+                signature: None,
             }),
             LogEntry::CosignatureReceived(CosignatureReceipt {
                 partner: "did:web:cathode.example".into(),

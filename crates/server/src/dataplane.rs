@@ -96,6 +96,12 @@ async fn pull(State(state): State<AppState>, headers: HeaderMap) -> Result<Respo
             .headers_mut()
             .insert(header::CONTENT_LENGTH, size.into());
     }
+    if let Some(signature) = data.signature.and_then(|jws| jws.parse().ok()) {
+        response.headers_mut().insert(
+            header::HeaderName::from_static("tsunagu-data-signature"),
+            signature,
+        );
+    }
     Ok(response)
 }
 

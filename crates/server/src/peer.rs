@@ -528,6 +528,15 @@ impl Peer for HttpPeer {
         endpoint: &str,
         token: &str,
     ) -> Result<(Option<String>, ByteStream), PeerError> {
+        let (media_type, _, body) = self.pull_signed(endpoint, token).await?;
+        Ok((media_type, body))
+    }
+
+    async fn pull_signed(
+        &self,
+        endpoint: &str,
+        token: &str,
+    ) -> Result<(Option<String>, Option<String>, ByteStream), PeerError> {
         let response = self
             .client
             .get(endpoint)
@@ -548,7 +557,12 @@ impl Peer for HttpPeer {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        Ok((media_type, stream_of(response)))
+        let signature = response
+            .headers()
+            .get(tsunagu_engine::DATA_SIGNATURE_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        Ok((media_type, signature, stream_of(response)))
     }
 
     async fn push(
