@@ -494,7 +494,7 @@ impl Amount {
             && (whole == "0" || !whole.starts_with('0'));
         let fraction_ok = digits(fraction)
             && fraction.len() <= 4
-            && (number.contains('.') == !fraction.is_empty());
+            && (number.contains('.') != fraction.is_empty());
         (whole_ok && fraction_ok).then(|| Amount {
             whole: whole.to_owned(),
             fraction: fraction.to_owned(),

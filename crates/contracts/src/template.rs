@@ -211,6 +211,12 @@ impl Library {
         self.templates.get(&(id.to_owned(), order))
     }
 
+    /// The template a terms reference names, for showing or re-checking an agreement's text.
+    pub fn for_reference(&self, reference: &str) -> Option<&Template> {
+        let parsed = crate::terms::TermsReference::parse(reference)?;
+        self.get(&parsed.template_id, &parsed.template_version)
+    }
+
     /// The highest version of a template.
     pub fn latest(&self, id: &str) -> Option<&Template> {
         self.templates

@@ -378,7 +378,9 @@ fn parameters_are_substituted_in_words_in_each_language() {
 
 #[test]
 fn parameter_errors_name_the_parameter_and_produce_nothing() {
-    let cases: [(&[(&str, &str)], Option<&str>, &str); 8] = [
+    /// Values to set, a value to leave out, and the start of the expected message.
+    type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>, &'a str);
+    let cases: [Case; 8] = [
         (&[("colour", "blue")], None, "unknown parameter \"colour\""),
         (
             &[],
@@ -541,6 +543,10 @@ fn the_terms_reference_round_trips_through_the_policy_and_an_agreement() {
         });
         assert_eq!(terms_reference(&message).as_ref(), Some(reference));
         assert!(verify_text(&contract.terms, reference));
+        assert_eq!(
+            library().for_reference(reference).map(Template::id),
+            Some(id)
+        );
         let mut edited = contract.terms.clone();
         edited.markdown_en = edited.markdown_en.replacen("shall", "may", 1);
         assert!(!verify_text(&edited, reference));
