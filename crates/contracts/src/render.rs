@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use pulldown_cmark::{Event, Options, Parser, html};
+use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, html};
 
 use crate::localized::Language;
 use crate::template::Template;
@@ -275,10 +275,46 @@ fn substitute(
     out.trim_end().to_owned()
 }
 
+/// Whether a link target uses a scheme that browsers execute or inline.
+fn is_script_url(url: &str) -> bool {
+    let normalized: String = url
+        .chars()
+        .filter(|character| !character.is_whitespace() && !character.is_control())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    ["javascript:", "vbscript:", "data:"]
+        .iter()
+        .any(|scheme| normalized.starts_with(scheme))
+}
+
 /// A complete HTML document for the Markdown text. Raw HTML in the Markdown becomes text.
 pub(crate) fn html(markdown: &str, title: &str, language: Language) -> String {
     let events = Parser::new_ext(markdown, Options::empty()).map(|event| match event {
         Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+        // Parameter values cannot make links, but a company's own template text can; a
+        // link that would run script when clicked loses its target.
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) if is_script_url(&dest_url) => Event::Start(Tag::Link {
+            link_type,
+            dest_url: CowStr::Borrowed(""),
+            title,
+            id,
+        }),
+        Event::Start(Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) if is_script_url(&dest_url) => Event::Start(Tag::Image {
+            link_type,
+            dest_url: CowStr::Borrowed(""),
+            title,
+            id,
+        }),
         other => other,
     });
     let mut body = String::new();
@@ -393,5 +429,20 @@ mod tests {
         );
         assert!(rendered.contains("&lt;b&gt;") && rendered.contains("<title>&lt;t&gt;</title>"));
         assert!(rendered.contains("<html lang=\"ja\">"));
+    }
+
+    #[test]
+    fn script_links_in_template_text_lose_their_target() {
+        let rendered = html(
+            "[a](javascript:alert(1)) [b]( JavaScript:x) ![c](data:text/html,x) [d](https://example.com/terms)",
+            "t",
+            Language::En,
+        );
+        assert!(
+            !rendered.to_ascii_lowercase().contains("javascript:"),
+            "{rendered}"
+        );
+        assert!(!rendered.contains("data:"), "{rendered}");
+        assert!(rendered.contains("<a href=\"https://example.com/terms\">d</a>"));
     }
 }
