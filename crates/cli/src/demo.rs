@@ -160,15 +160,31 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
         ]}]}),
     })
     .await?;
-    m.create_policy_definition(NewPolicyDefinition {
-        id: Some("cfp-use".into()),
-        policy: json!({"@type": "Set", "permission": [{"action": "use", "constraint": [{"and": [
-            {"leftOperand": "membership", "operator": "eq", "rightOperand": "active"},
-            {"leftOperand": "purpose", "operator": "eq", "rightOperand": "cfp-calculation"},
-            {"leftOperand": "dateTime", "operator": "lteq", "rightOperand": "2030-12-31T23:59:59Z"}
-        ]}]}]}),
-    })
-    .await?;
+    // The contract policy comes from the carbon-footprint-exchange template, filled in for the
+    // cell maker: the policy and the contract text are bound by the terms reference.
+    let parameters: std::collections::BTreeMap<String, String> = [
+        ("provider_name", "Demo Cathode Materials K.K."),
+        ("provider_did", material.participant_id()),
+        ("recipient_name", "Demo Cell Manufacturing K.K."),
+        ("recipient_did", cell.participant_id()),
+        ("effective_date", "2026-11-01"),
+        (
+            "product_scope",
+            "cathode active material NMC811, batch 2026-11",
+        ),
+        ("purpose", "cfp-calculation"),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value.to_owned()))
+    .collect();
+    let (_, contract) = m
+        .instantiate_contract(
+            "carbon-footprint-exchange",
+            None,
+            &parameters,
+            Some("cfp-use".into()),
+        )
+        .await?;
     m.create_contract_definition(NewContractDefinition {
         id: Some("cfp-for-cell-makers".into()),
         access_policy_id: "cell-makers-only".into(),
@@ -179,9 +195,16 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
     detail(
         "access policy: role isAnyOf [cellMaker] (the role comes from the operator's credential)",
     );
-    detail(
-        "contract policy: membership eq active AND purpose eq cfp-calculation AND dateTime lteq 2030-12-31",
-    );
+    detail(format!(
+        "contract policy: template {} (counter-party, membership, purpose cfp-calculation, term, retention, no onward transfer)",
+        contract.terms_reference
+    ));
+    detail(format!(
+        "contract text ({} articles, English and Japanese) kept by the material maker: {}/v3/contractterms/{}?lang=ja",
+        contract.terms.markdown_en.matches("\n## ").count(),
+        material.management_url(),
+        contract.terms.sha256_hex()
+    ));
 
     step(
         3,
@@ -259,8 +282,20 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
         t.elapsed().as_secs_f64() * 1e3
     ));
     detail(format!(
-        "agreement {} signed by {} for {}",
+        "agreement {} between {} and {}",
         agreement.id, agreement.provider_id, agreement.consumer_id
+    ));
+    let (Some(_), Some(_)) = (&agreement.provider_signature, &agreement.consumer_signature) else {
+        bail!("the agreement is not signed by both parties");
+    };
+    let held = cell
+        .connector
+        .contract_text(&contract.terms.sha256_hex())
+        .await
+        .context("the cell maker does not hold the contract text it signed for")?;
+    detail(format!(
+        "signed by both (JWS with their DID keys); the cell maker fetched and checked the contract text {} before signing",
+        held.terms_reference
     ));
 
     step(
@@ -305,13 +340,97 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
     for line in serde_json::to_string_pretty(&value)?.lines() {
         detail(format!("  {line}"));
     }
+    if data.signature.is_some() {
+        detail(
+            "the bytes came with the material maker's signature over their SHA-256 (checked against its DID, logged)",
+        );
+    }
     let completed = cell
         .connector
         .act_on_transfer(&transfer.id, tsunagu_core::TransferAction::SendCompletion)
         .await?;
     detail(format!("transfer {}", completed.state));
 
-    step(7, "Who learned what");
+    step(
+        7,
+        "Provable history: both logs hold the exchange; each partner cosigned the other's checkpoint",
+    );
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let material_cosigned = m
+            .cosigned_checkpoints()
+            .await?
+            .into_iter()
+            .any(|held| held.partner == cell.participant_id());
+        let cell_cosigned = cell
+            .connector
+            .cosigned_checkpoints()
+            .await?
+            .into_iter()
+            .any(|held| held.partner == material.participant_id());
+        if material_cosigned && cell_cosigned {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("the partners did not cosign each other's checkpoints");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for (name, node) in [("material maker", material), ("cell maker", cell)] {
+        let history = node
+            .connector
+            .history(&tsunagu_engine::HistoryQuery {
+                agreement: Some(agreement.id.clone()),
+                ..Default::default()
+            })
+            .await?;
+        detail(format!(
+            "{name}: {} log entries about the agreement, each with an inclusion proof in a log of {}",
+            history.entries.len(),
+            history.size
+        ));
+    }
+    let manifest_path = serve
+        .manifest
+        .clone()
+        .unwrap_or_else(|| dir.join("manifest.json"));
+    std::fs::write(
+        &manifest_path,
+        serde_json::to_string_pretty(&network.manifest())?,
+    )
+    .with_context(|| format!("cannot write the manifest {}", manifest_path.display()))?;
+    let verdicts = crate::verify::run_manifest(&crate::verify::VerifyOptions {
+        management_url: None,
+        manifest: Some(manifest_path.clone()),
+        api_key: None,
+        from_dir: None,
+        log_vkey: None,
+        did_document_url: None,
+        cosigned: Vec::new(),
+        witness_vkeys: Vec::new(),
+        delivery: None,
+        agreement: None,
+        ca_file: None,
+        export: None,
+    })
+    .await?;
+    for verdict in &verdicts {
+        match &verdict.outcome {
+            Ok(ok) => detail(format!(
+                "tsunagu verify: {} ok, {} entries, checked against checkpoints cosigned by {}",
+                verdict.name,
+                ok.size,
+                if verdict.witnesses.is_empty() {
+                    "nobody".to_owned()
+                } else {
+                    verdict.witnesses.join(", ")
+                }
+            )),
+            Err(error) => bail!("tsunagu verify failed for {}: {error}", verdict.name),
+        }
+    }
+
+    step(8, "Who learned what");
     detail(
         "material maker: kept its activity data; shared only the result, with the cell maker, under contract",
     );
@@ -324,8 +443,6 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
         started.elapsed().as_secs_f64()
     );
     if let Some(path) = &serve.manifest {
-        std::fs::write(path, serde_json::to_string_pretty(&network.manifest())?)
-            .with_context(|| format!("cannot write the manifest {}", path.display()))?;
         println!("manifest written to {}", path.display());
     }
     if serve.serve {

@@ -68,6 +68,18 @@ const ENTRIES_FILE: &str = "entries.jsonl";
 const CHECKPOINT_FILE: &str = "checkpoint.note";
 const VKEY_FILE: &str = "log.vkey";
 
+/// A connector that keeps no log, or whose log has no entry yet, so no signed checkpoint.
+#[derive(Debug)]
+pub struct EmptyLog;
+
+impl std::fmt::Display for EmptyLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the connector has no signed checkpoint: its log is empty or it keeps none")
+    }
+}
+
+impl std::error::Error for EmptyLog {}
+
 /// The outcome, for people and for tests.
 #[derive(Debug)]
 pub struct Verdict {
@@ -89,6 +101,9 @@ async fn read_live(options: &VerifyOptions, url: &str) -> anyhow::Result<LogCopy
         .header("x-api-key", key)
         .send()
         .await?;
+    if response.status() == reqwest::StatusCode::NOT_FOUND {
+        return Err(EmptyLog.into());
+    }
     if !response.status().is_success() {
         bail!(
             "the connector answered {} for its checkpoint",
@@ -439,6 +454,15 @@ pub async fn run_manifest(options: &VerifyOptions) -> anyhow::Result<Vec<Partici
                     write_export(dir, &copy)?;
                 }
                 check_with(&copy, &single, notes, verifiers).map_err(|error| format!("{error:#}"))
+            }
+            // An empty log is fine unless a partner cosigned a checkpoint of it.
+            Err(error) if error.downcast_ref::<EmptyLog>().is_some() && notes.is_empty() => {
+                Ok(Verdict {
+                    origin: participant.did.clone(),
+                    size: 0,
+                    root: tsunagu_ledger::empty_root().to_hex(),
+                    found: Vec::new(),
+                })
             }
             Err(error) => Err(format!("cannot read the log: {error:#}")),
         };

@@ -27,6 +27,12 @@ fn the_demo_runs_the_story_and_exits_zero() {
         "STARTED; data address received",
         "\"pcfExcludingBiogenic\": \"14.7\"",
         "transfer COMPLETED",
+        "contract policy: template carbon-footprint-exchange@1.0.0#sha256:",
+        "signed by both (JWS with their DID keys)",
+        "the bytes came with the material maker's signature",
+        "tsunagu verify: material-maker ok",
+        "checked against checkpoints cosigned by cell-maker",
+        "tsunagu verify: cell-maker ok",
         "demo finished",
     ] {
         assert!(

@@ -11,6 +11,7 @@
 //! forget one.
 
 mod catalog;
+mod contracts;
 mod dataplane;
 mod error;
 mod history;
@@ -32,6 +33,7 @@ use tokio::sync::{Notify, broadcast};
 use tsunagu_store::Store;
 
 pub use catalog::{CatalogEntry, CatalogOffer, CatalogQuery};
+pub use contracts::{CONTRACT_TERMS, ContractLibrary};
 pub use dataplane::{DataStream, PushDelivery};
 pub use error::EngineError;
 pub use history::{History, HistoryQuery, MAX_HISTORY_ENTRIES, ProvenEntry};
@@ -112,6 +114,8 @@ pub struct Settings {
     pub ledger: Option<LedgerSettings>,
     /// The least time between two checkpoint exchanges with the same partner (witnessing).
     pub witness_interval: Duration,
+    /// The contract templates offered; `None`: the shipped library.
+    pub contract_library: Option<ContractLibrary>,
 }
 
 impl Settings {
@@ -129,6 +133,7 @@ impl Settings {
             admission: None,
             ledger: None,
             witness_interval: Duration::from_secs(10),
+            contract_library: None,
         }
     }
 

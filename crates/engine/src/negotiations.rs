@@ -509,6 +509,15 @@ impl Connector {
             provider_signature,
         )
         .await?;
+        // Under contract terms, the text is fetched and checked before this side signs.
+        if let Some(reference) = crate::signatures::contract_terms(&agreement) {
+            self.obtain_contract_text(
+                &reference,
+                caller.participant_id(),
+                &existing.counter_party_address,
+            )
+            .await?;
+        }
         signed.consumer_signature =
             self.sign_agreement(&signed, crate::signatures::Party::Consumer)?;
         let now = now_ms();

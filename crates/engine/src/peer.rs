@@ -107,6 +107,22 @@ pub trait Peer: Send + Sync + 'static {
         })
     }
 
+    /// Fetches from the provider `counter_party_id` (at its DSP `address`) the contract text
+    /// whose SHA-256 is `sha256` (a tsunagu extension).
+    async fn contract_text(
+        &self,
+        own: &OwnIdentity,
+        counter_party_id: &str,
+        address: &str,
+        sha256: &str,
+    ) -> Result<serde_json::Value, PeerError> {
+        let _ = (own, counter_party_id, address, sha256);
+        Err(PeerError::Refused {
+            status: 501,
+            detail: "this peer serves no contract texts".into(),
+        })
+    }
+
     /// Fetches the bytes of a started pull transfer from the provider's data plane.
     async fn pull(
         &self,

@@ -63,45 +63,10 @@ pub fn agreement_digest(policy: &Value) -> String {
         .collect()
 }
 
-/// The contract terms an agreement or offer references, if any: the right operand of a
-/// `contractTerms` constraint anywhere in it.
+/// The contract terms an agreement or offer references, if any (see
+/// `tsunagu_contracts::terms_reference`).
 pub fn contract_terms(policy: &Value) -> Option<String> {
-    match policy {
-        Value::Object(map) => {
-            let left = map
-                .get("leftOperand")
-                .or_else(|| map.get("odrl:leftOperand"))
-                .and_then(|left| match left {
-                    Value::String(text) => Some(text.as_str()),
-                    Value::Object(object) => object.get("@id").and_then(Value::as_str),
-                    _ => None,
-                });
-            if left.is_some_and(|left| {
-                left == "contractTerms"
-                    || left.ends_with(":contractTerms")
-                    || left.ends_with("/contractTerms")
-            }) {
-                let right = map
-                    .get("rightOperand")
-                    .or_else(|| map.get("odrl:rightOperand"));
-                let right = match right {
-                    Some(Value::String(text)) => Some(text.clone()),
-                    Some(Value::Object(object)) => object
-                        .get("@value")
-                        .or_else(|| object.get("@id"))
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
-                    _ => None,
-                };
-                if right.is_some() {
-                    return right;
-                }
-            }
-            map.values().find_map(contract_terms)
-        }
-        Value::Array(items) => items.iter().find_map(contract_terms),
-        _ => None,
-    }
+    tsunagu_contracts::terms_reference(policy)
 }
 
 /// The statement a party signs.
@@ -284,25 +249,6 @@ impl crate::Connector {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_contract_terms_in_any_spelling() {
-        let reference = "carbon-footprint-exchange@1.0.0#sha256:ab";
-        for policy in [
-            json!({"permission": [{"action": "use", "duty": [{"action": "comply", "constraint": [
-                {"leftOperand": "contractTerms", "operator": "eq", "rightOperand": reference}]}]}]}),
-            json!({"odrl:permission": {"odrl:duty": {"odrl:constraint": {
-                "odrl:leftOperand": {"@id": "tsunagu:contractTerms"},
-                "odrl:rightOperand": {"@value": reference}}}}}),
-        ] {
-            assert_eq!(contract_terms(&policy).as_deref(), Some(reference));
-        }
-        assert_eq!(
-            contract_terms(&json!({"permission": [{"action": "use", "constraint": [
-                {"leftOperand": "purpose", "operator": "eq", "rightOperand": "cfp"}]}]})),
-            None
-        );
-    }
 
     #[test]
     fn the_digest_does_not_depend_on_key_order() {

@@ -523,6 +523,33 @@ impl Peer for HttpPeer {
         self.post(own, counter_party_id, url, body).await
     }
 
+    async fn contract_text(
+        &self,
+        own: &OwnIdentity,
+        counter_party_id: &str,
+        address: &str,
+        sha256: &str,
+    ) -> Result<Value, PeerError> {
+        let url = join(address, &format!("contractterms/{sha256}"));
+        let response = self
+            .identify(
+                self.client.get(&url).timeout(MESSAGE_TIMEOUT),
+                own,
+                counter_party_id,
+            )?
+            .send()
+            .await
+            .map_err(|error| PeerError::Unreachable(format!("{url}: {error}")))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| PeerError::Unreachable(format!("{url}: {error}")))?;
+        check_status(status, &url, &bytes)?;
+        serde_json::from_slice(&bytes)
+            .map_err(|error| PeerError::InvalidAnswer(format!("{url}: {error}")))
+    }
+
     async fn pull(
         &self,
         endpoint: &str,

@@ -1193,7 +1193,12 @@ async fn agreements_under_contract_terms_are_finalised_only_when_both_signed() {
     provider.connector.set_agreement_signer(Arc::new(
         tsunagu_server::identity::DidAgreementSigner::new(identity, resolver.clone()),
     ));
-    let terms = "carbon-footprint-exchange@1.0.0#sha256:0f1e";
+    // A well-formed terms reference (the text itself is the consumer's business here).
+    let terms = format!(
+        "carbon-footprint-exchange@1.0.0#sha256:{}",
+        "0f1e".repeat(16)
+    );
+    let terms = terms.as_str();
     provider
         .connector
         .create_policy_definition(NewPolicyDefinition {

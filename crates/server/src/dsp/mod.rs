@@ -39,6 +39,7 @@ pub(crate) fn routes() -> Router<AppState> {
             post(witness::add_checkpoint),
         )
         .route("/dsp/ledger/history", post(witness::history))
+        .route("/dsp/contractterms/{sha256}", get(witness::contract_text))
         .route("/dsp/callback/ledger/history", post(witness::history))
         .route("/dsp/catalog/datasets/{id}", get(dataset))
         // Provider side of contract negotiation.

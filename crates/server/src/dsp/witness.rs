@@ -6,6 +6,8 @@
 //! `POST <dsp>/ledger/history` (and below the callback address) answers a partner with the log
 //! entries that concern it, each with an inclusion proof, and the signed checkpoint.
 //!
+//! `GET <dsp>/contractterms/{sha256}` gives a party named in a contract text the text.
+//!
 //! Answers are plain text, as tlog-witness has them: 200 with the cosignature line, 409 with
 //! the size of the checkpoint held (`text/x.tlog.size`), 400 malformed, 403 not the caller's
 //! checkpoint or key, 404 not witnessing, 422 not consistent with what is held.
@@ -99,6 +101,25 @@ pub(super) async fn history(
         ),
         Err(error) => {
             tracing::error!(%error, "history query failed");
+            text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n".into())
+        }
+    }
+}
+
+/// `GET <dsp>/contractterms/{sha256}`: a contract text this connector keeps, for the parties
+/// it names.
+pub(super) async fn contract_text(
+    State(state): State<AppState>,
+    axum::extract::Path(sha256): axum::extract::Path<String>,
+    Caller(caller): Caller,
+) -> Response {
+    match state.connector.contract_text_for(&caller, &sha256).await {
+        Ok(contract) => axum::Json(contract).into_response(),
+        Err(tsunagu_engine::EngineError::NotFound) => {
+            text(StatusCode::NOT_FOUND, "no such contract text\n".into())
+        }
+        Err(error) => {
+            tracing::error!(%error, "contract text lookup failed");
             text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n".into())
         }
     }

@@ -16,6 +16,7 @@ mod assets;
 pub(crate) mod auth;
 mod catalog;
 mod contract_definitions;
+mod contracts;
 mod data;
 pub(crate) mod error;
 mod jsonld;
@@ -257,6 +258,23 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
             ledger::witness_alarms,
         ),
         endpoint(M::GET, "/management/v3/ledger/history", ledger::history),
+        // Contract templates and texts (tsunagu).
+        endpoint(M::GET, "/management/v3/contracttemplates", contracts::list),
+        endpoint(
+            M::GET,
+            "/management/v3/contracttemplates/{id}",
+            contracts::get,
+        ),
+        endpoint(
+            M::POST,
+            "/management/v3/contracttemplates/{id}/instantiate",
+            contracts::instantiate,
+        ),
+        endpoint(
+            M::GET,
+            "/management/v3/contractterms/{sha256}",
+            contracts::text,
+        ),
         endpoint(
             M::POST,
             "/management/v3/ledger/partner-history",
