@@ -5,10 +5,12 @@
 //!
 //! Events are queued in memory and appended by one task in batches, so appending never holds
 //! up a protocol message. The cost is a small window: events queued in the last moments
-//! before a crash (one batch, milliseconds) are not in the log, although the state changes
-//! they record are durable. On start the tree is rebuilt from the stored entries and checked
-//! against the last signed checkpoint; a mismatch is reported loudly, because it means the
-//! stored log was altered.
+//! before a crash (one batch, milliseconds) are not in the log when the process stops,
+//! although the state changes they record are durable. On start the tree is rebuilt from the
+//! stored entries and checked against the last signed checkpoint (a mismatch is reported
+//! loudly, because it means the stored log was altered), and every negotiation, transfer and
+//! agreement whose stored state the log lacks is logged then, dated when the record last
+//! changed. What cannot be recovered is the digest of bytes delivered in that window.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -242,6 +244,129 @@ impl Ledger {
                 ),
             }
             state.checkpoint = Some(note);
+        }
+        drop(state);
+        self.reconcile(store).await
+    }
+
+    /// Logs the state changes that were saved but not logged because the process stopped
+    /// before its last batch was appended (the window of one batch): every negotiation,
+    /// transfer and agreement whose stored state differs from the last one the log holds gets
+    /// the missing entry now, dated when the record last changed.
+    async fn reconcile(&self, store: &dyn Store) -> Result<(), EngineError> {
+        let mut logged: HashMap<String, String> = HashMap::new();
+        let mut from = 0;
+        loop {
+            let rows = store.ledger_rows(from, LOAD_PAGE).await?;
+            let Some((last, _)) = rows.last() else { break };
+            from = last + 1;
+            for (_, row) in rows {
+                match LogEntry::decode(&row.entry) {
+                    Ok(LogEntry::NegotiationStateChanged(change)) => {
+                        logged.insert(change.negotiation_id, change.to);
+                    }
+                    Ok(LogEntry::TransferStateChanged(change)) => {
+                        logged.insert(change.transfer_id, change.to);
+                    }
+                    Ok(LogEntry::AgreementConcluded(agreement)) => {
+                        logged.insert(
+                            format!("agreement:{}", agreement.agreement_id),
+                            "concluded".into(),
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut recovered = 0usize;
+        let mut now_logged: Vec<(String, String)> = Vec::new();
+        let page = |offset: u32| tsunagu_store::Page {
+            offset,
+            limit: 1000,
+        };
+        let mut offset = 0;
+        loop {
+            let negotiations = store.negotiations(page(offset)).await?;
+            if negotiations.is_empty() {
+                break;
+            }
+            offset += negotiations.len() as u32;
+            for negotiation in negotiations {
+                let state = negotiation.state.to_string();
+                let previous = logged.get(&negotiation.id);
+                if previous != Some(&state) {
+                    recovered += 1;
+                    self.record(LogEntry::NegotiationStateChanged(NegotiationStateChange {
+                        negotiation_id: negotiation.id.clone(),
+                        consumer_pid: negotiation.consumer_pid.clone(),
+                        provider_pid: negotiation.provider_pid.clone(),
+                        counter_party: negotiation.counter_party_id.clone(),
+                        from: previous.cloned(),
+                        to: state.clone(),
+                        at_unix_ms: negotiation.updated_at_ms as u64,
+                    }));
+                    now_logged.push((negotiation.id.clone(), state));
+                }
+                if let Some(agreement) = &negotiation.agreement
+                    && !logged.contains_key(&format!("agreement:{}", agreement.id))
+                    && matches!(
+                        negotiation.state,
+                        tsunagu_core::NegotiationState::Agreed
+                            | tsunagu_core::NegotiationState::Verified
+                            | tsunagu_core::NegotiationState::Finalized
+                    )
+                {
+                    recovered += 1;
+                    let policy = serde_json::to_vec(&agreement.policy).unwrap_or_default();
+                    self.record(LogEntry::AgreementConcluded(AgreementEntry {
+                        agreement_id: agreement.id.clone(),
+                        provider: agreement.provider_id.clone(),
+                        consumer: agreement.consumer_id.clone(),
+                        asset: agreement.dataset_id.clone(),
+                        policy_sha256: sha256_hash(&policy),
+                        at_unix_ms: negotiation.updated_at_ms as u64,
+                    }));
+                    now_logged.push((format!("agreement:{}", agreement.id), "concluded".into()));
+                }
+            }
+        }
+        let mut offset = 0;
+        loop {
+            let transfers = store.transfers(page(offset)).await?;
+            if transfers.is_empty() {
+                break;
+            }
+            offset += transfers.len() as u32;
+            for transfer in transfers {
+                let state = transfer.state.to_string();
+                let previous = logged.get(&transfer.id);
+                if previous != Some(&state) {
+                    recovered += 1;
+                    self.record(LogEntry::TransferStateChanged(TransferStateChange {
+                        transfer_id: transfer.id.clone(),
+                        consumer_pid: transfer.consumer_pid.clone(),
+                        provider_pid: transfer.provider_pid.clone(),
+                        agreement_id: transfer.agreement_id.clone(),
+                        counter_party: transfer.counter_party_id.clone(),
+                        from: previous.cloned(),
+                        to: state.clone(),
+                        at_unix_ms: transfer.updated_at_ms as u64,
+                    }));
+                    now_logged.push((transfer.id.clone(), state));
+                }
+            }
+        }
+        if recovered > 0 {
+            tracing::warn!(
+                recovered,
+                "state changes saved before the last stop were missing from the transaction log; logged now"
+            );
+        }
+        // What is logged (or queued) from here on is known, so saves do not repeat it.
+        logged.extend(now_logged);
+        let mut last = self.last_states.lock().expect("ledger lock");
+        if logged.len() < MAX_TRACKED_PROCESSES {
+            last.extend(logged);
         }
         Ok(())
     }
