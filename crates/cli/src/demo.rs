@@ -400,18 +400,8 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
     )
     .with_context(|| format!("cannot write the manifest {}", manifest_path.display()))?;
     let verdicts = crate::verify::run_manifest(&crate::verify::VerifyOptions {
-        management_url: None,
         manifest: Some(manifest_path.clone()),
-        api_key: None,
-        from_dir: None,
-        log_vkey: None,
-        did_document_url: None,
-        cosigned: Vec::new(),
-        witness_vkeys: Vec::new(),
-        delivery: None,
-        agreement: None,
-        ca_file: None,
-        export: None,
+        ..Default::default()
     })
     .await?;
     for verdict in &verdicts {

@@ -14,7 +14,7 @@ use tsunagu_ledger::entry::LogEntry;
 use tsunagu_ledger::note::{SignatureType, Verifier};
 use tsunagu_ledger::{AuditKeys, Note};
 
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct VerifyOptions {
     /// The connector's management API base, e.g. https://cell.example/management.
     #[arg(long, conflicts_with_all = ["from_dir", "manifest"])]

@@ -20,20 +20,7 @@ use tsunagu_engine::{
 const WAIT: Duration = Duration::from_secs(20);
 
 fn options() -> VerifyOptions {
-    VerifyOptions {
-        management_url: None,
-        api_key: None,
-        from_dir: None,
-        log_vkey: None,
-        did_document_url: None,
-        manifest: None,
-        cosigned: Vec::new(),
-        witness_vkeys: Vec::new(),
-        delivery: None,
-        agreement: None,
-        ca_file: None,
-        export: None,
-    }
+    VerifyOptions::default()
 }
 
 async fn entries_of(node: &tsunagu::node::Node) -> Vec<Value> {

@@ -86,6 +86,47 @@ fn sha256_hash(bytes: &[u8]) -> Hash {
     Hash::from_bytes(Sha256::digest(bytes).into())
 }
 
+fn negotiation_entry(
+    negotiation: &tsunagu_core::Negotiation,
+    from: Option<String>,
+    at: u64,
+) -> LogEntry {
+    LogEntry::NegotiationStateChanged(NegotiationStateChange {
+        negotiation_id: negotiation.id.clone(),
+        consumer_pid: negotiation.consumer_pid.clone(),
+        provider_pid: negotiation.provider_pid.clone(),
+        counter_party: negotiation.counter_party_id.clone(),
+        from,
+        to: negotiation.state.to_string(),
+        at_unix_ms: at,
+    })
+}
+
+fn agreement_entry(agreement: &tsunagu_core::Agreement, at: u64) -> LogEntry {
+    let policy = serde_json::to_vec(&agreement.policy).unwrap_or_default();
+    LogEntry::AgreementConcluded(AgreementEntry {
+        agreement_id: agreement.id.clone(),
+        provider: agreement.provider_id.clone(),
+        consumer: agreement.consumer_id.clone(),
+        asset: agreement.dataset_id.clone(),
+        policy_sha256: sha256_hash(&policy),
+        at_unix_ms: at,
+    })
+}
+
+fn transfer_entry(transfer: &tsunagu_core::Transfer, from: Option<String>, at: u64) -> LogEntry {
+    LogEntry::TransferStateChanged(TransferStateChange {
+        transfer_id: transfer.id.clone(),
+        consumer_pid: transfer.consumer_pid.clone(),
+        provider_pid: transfer.provider_pid.clone(),
+        agreement_id: transfer.agreement_id.clone(),
+        counter_party: transfer.counter_party_id.clone(),
+        from,
+        to: transfer.state.to_string(),
+        at_unix_ms: at,
+    })
+}
+
 impl Ledger {
     pub(crate) fn new(settings: LedgerSettings) -> Ledger {
         let (sender, receiver) = mpsc::unbounded_channel();
@@ -129,27 +170,11 @@ impl Ledger {
             return;
         };
         let at = now_ms() as u64;
-        self.record(LogEntry::NegotiationStateChanged(NegotiationStateChange {
-            negotiation_id: negotiation.id.clone(),
-            consumer_pid: negotiation.consumer_pid.clone(),
-            provider_pid: negotiation.provider_pid.clone(),
-            counter_party: negotiation.counter_party_id.clone(),
-            from,
-            to: state,
-            at_unix_ms: at,
-        }));
+        self.record(negotiation_entry(negotiation, from, at));
         if let Some(agreement) = &negotiation.agreement {
             let key = format!("agreement:{}", agreement.id);
             if self.transition(&key, "concluded").is_some() {
-                let policy = serde_json::to_vec(&agreement.policy).unwrap_or_default();
-                self.record(LogEntry::AgreementConcluded(AgreementEntry {
-                    agreement_id: agreement.id.clone(),
-                    provider: agreement.provider_id.clone(),
-                    consumer: agreement.consumer_id.clone(),
-                    asset: agreement.dataset_id.clone(),
-                    policy_sha256: sha256_hash(&policy),
-                    at_unix_ms: at,
-                }));
+                self.record(agreement_entry(agreement, at));
             }
         }
     }
@@ -159,16 +184,7 @@ impl Ledger {
         let Some(from) = self.transition(&transfer.id, &state) else {
             return;
         };
-        self.record(LogEntry::TransferStateChanged(TransferStateChange {
-            transfer_id: transfer.id.clone(),
-            consumer_pid: transfer.consumer_pid.clone(),
-            provider_pid: transfer.provider_pid.clone(),
-            agreement_id: transfer.agreement_id.clone(),
-            counter_party: transfer.counter_party_id.clone(),
-            from,
-            to: state,
-            at_unix_ms: now_ms() as u64,
-        }));
+        self.record(transfer_entry(transfer, from, now_ms() as u64));
     }
 
     pub(crate) fn delivered(
@@ -296,15 +312,11 @@ impl Ledger {
                 let previous = logged.get(&negotiation.id);
                 if previous != Some(&state) {
                     recovered += 1;
-                    self.record(LogEntry::NegotiationStateChanged(NegotiationStateChange {
-                        negotiation_id: negotiation.id.clone(),
-                        consumer_pid: negotiation.consumer_pid.clone(),
-                        provider_pid: negotiation.provider_pid.clone(),
-                        counter_party: negotiation.counter_party_id.clone(),
-                        from: previous.cloned(),
-                        to: state.clone(),
-                        at_unix_ms: negotiation.updated_at_ms as u64,
-                    }));
+                    self.record(negotiation_entry(
+                        &negotiation,
+                        previous.cloned(),
+                        negotiation.updated_at_ms as u64,
+                    ));
                     now_logged.push((negotiation.id.clone(), state));
                 }
                 if let Some(agreement) = &negotiation.agreement
@@ -317,15 +329,7 @@ impl Ledger {
                     )
                 {
                     recovered += 1;
-                    let policy = serde_json::to_vec(&agreement.policy).unwrap_or_default();
-                    self.record(LogEntry::AgreementConcluded(AgreementEntry {
-                        agreement_id: agreement.id.clone(),
-                        provider: agreement.provider_id.clone(),
-                        consumer: agreement.consumer_id.clone(),
-                        asset: agreement.dataset_id.clone(),
-                        policy_sha256: sha256_hash(&policy),
-                        at_unix_ms: negotiation.updated_at_ms as u64,
-                    }));
+                    self.record(agreement_entry(agreement, negotiation.updated_at_ms as u64));
                     now_logged.push((format!("agreement:{}", agreement.id), "concluded".into()));
                 }
             }
@@ -342,16 +346,11 @@ impl Ledger {
                 let previous = logged.get(&transfer.id);
                 if previous != Some(&state) {
                     recovered += 1;
-                    self.record(LogEntry::TransferStateChanged(TransferStateChange {
-                        transfer_id: transfer.id.clone(),
-                        consumer_pid: transfer.consumer_pid.clone(),
-                        provider_pid: transfer.provider_pid.clone(),
-                        agreement_id: transfer.agreement_id.clone(),
-                        counter_party: transfer.counter_party_id.clone(),
-                        from: previous.cloned(),
-                        to: state.clone(),
-                        at_unix_ms: transfer.updated_at_ms as u64,
-                    }));
+                    self.record(transfer_entry(
+                        &transfer,
+                        previous.cloned(),
+                        transfer.updated_at_ms as u64,
+                    ));
                     now_logged.push((transfer.id.clone(), state));
                 }
             }

@@ -160,28 +160,7 @@ impl Note {
             .rfind("\n\n")
             .ok_or(LedgerError::NoteWithoutSignatures)?;
         let text = &note[..=split];
-        let block = &note[split + 2..];
-        if block.is_empty() {
-            return Err(LedgerError::NoteWithoutSignatures);
-        }
-        if !block.ends_with('\n') {
-            return Err(LedgerError::MalformedSignatureLine {
-                line: block.split('\n').count(),
-                reason: "it does not end with a newline",
-            });
-        }
-        let lines: Vec<&str> = block.split_terminator('\n').collect();
-        if lines.len() > MAX_SIGNATURES {
-            return Err(LedgerError::TooManySignatures {
-                count: lines.len(),
-                max: MAX_SIGNATURES,
-            });
-        }
-        let signatures = lines
-            .iter()
-            .enumerate()
-            .map(|(i, line)| parse_signature_line(line, i + 1))
-            .collect::<Result<Vec<_>, _>>()?;
+        let signatures = Note::parse_signature_lines(&note[split + 2..])?;
         Ok(Note {
             text: text.to_owned(),
             signatures,

@@ -98,15 +98,7 @@ impl HttpPeer {
             own,
             audience,
         )?;
-        let response = request
-            .send()
-            .await
-            .map_err(|error| PeerError::Unreachable(format!("{url}: {error}")))?;
-        let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|error| PeerError::Unreachable(format!("{url}: {error}")))?;
+        let (status, bytes) = answer_of(request, &url).await?;
         check_status(status, &url, &bytes)?;
         if bytes.is_empty() {
             return Ok(Value::Null);
@@ -118,6 +110,23 @@ impl HttpPeer {
 
 /// How long a protocol message (not a data transfer) may take.
 const MESSAGE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Sends `request` (to `url`) and reads the whole answer.
+async fn answer_of(
+    request: reqwest::RequestBuilder,
+    url: &str,
+) -> Result<(StatusCode, bytes::Bytes), PeerError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|error| PeerError::Unreachable(format!("{url}: {error}")))?;
+    let status = response.status();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|error| PeerError::Unreachable(format!("{url}: {error}")))?;
+    Ok((status, bytes))
+}
 
 /// Adds our agreement signature, if we signed, to an agreement or verification message.
 fn with_signature(mut message: Value, signature: &Option<String>) -> Value {
@@ -476,24 +485,16 @@ impl Peer for HttpPeer {
         body: String,
     ) -> Result<AddCheckpointAnswer, PeerError> {
         let url = join(address, "ledger/add-checkpoint");
-        let response = self
-            .identify(
-                self.client
-                    .post(&url)
-                    .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
-                    .body(body)
-                    .timeout(MESSAGE_TIMEOUT),
-                own,
-                counter_party_id,
-            )?
-            .send()
-            .await
-            .map_err(|error| PeerError::Unreachable(format!("{url}: {error}")))?;
-        let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|error| PeerError::Unreachable(format!("{url}: {error}")))?;
+        let request = self.identify(
+            self.client
+                .post(&url)
+                .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                .body(body)
+                .timeout(MESSAGE_TIMEOUT),
+            own,
+            counter_party_id,
+        )?;
+        let (status, bytes) = answer_of(request, &url).await?;
         if status == StatusCode::CONFLICT {
             let size = std::str::from_utf8(&bytes)
                 .ok()
@@ -531,20 +532,12 @@ impl Peer for HttpPeer {
         sha256: &str,
     ) -> Result<Value, PeerError> {
         let url = join(address, &format!("contractterms/{sha256}"));
-        let response = self
-            .identify(
-                self.client.get(&url).timeout(MESSAGE_TIMEOUT),
-                own,
-                counter_party_id,
-            )?
-            .send()
-            .await
-            .map_err(|error| PeerError::Unreachable(format!("{url}: {error}")))?;
-        let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|error| PeerError::Unreachable(format!("{url}: {error}")))?;
+        let request = self.identify(
+            self.client.get(&url).timeout(MESSAGE_TIMEOUT),
+            own,
+            counter_party_id,
+        )?;
+        let (status, bytes) = answer_of(request, &url).await?;
         check_status(status, &url, &bytes)?;
         serde_json::from_slice(&bytes)
             .map_err(|error| PeerError::InvalidAnswer(format!("{url}: {error}")))
