@@ -135,6 +135,8 @@ pub fn demo_battery_pass_json(passport_id: &str, battery_id: &str, issued: &str)
             "lastModification": issued,
             "expirationDate": "2036-11-30",
             "economicOperatorId": DEMO_OPERATOR_BPNL,
+            "predecessor": crate::service::NO_PREDECESSOR,
+            "backupReference": format!("https://backup.tsunagu.example/passports/{}", passport_id.trim_start_matches("urn:uuid:")),
         },
         "identification": {
             "category": "EV",

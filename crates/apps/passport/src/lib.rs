@@ -39,7 +39,7 @@ pub use html::Lang;
 pub use http::{HttpError, PassportApp, SESSION_COOKIE, passport_router};
 pub use lifecycle::{LifecycleError, LifecycleEvent, Outcome, transition};
 pub use service::{
-    Clock, DynamicReading, NegativeEvent, PassportService, ServiceError, StoredPassport,
+    Clock, DynamicReading, NO_PREDECESSOR, NegativeEvent, PassportService, ServiceError, StoredPassport,
     SystemClock,
 };
 

@@ -27,6 +27,9 @@ use crate::signed::{PassportView, SignError, SignedPassport, Signer, open_view, 
 
 const PASSPORTS: &str = "passport.passports";
 
+/// `metadata.predecessor` of a first passport: the nil UUID.
+pub const NO_PREDECESSOR: &str = "urn:uuid:00000000-0000-0000-0000-000000000000";
+
 /// The current time; tests pass a manual one.
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
@@ -237,8 +240,13 @@ impl PassportService {
         ] {
             put(&mut content, pointer, value)?;
         }
-        if let Some(metadata) = content.get_mut("metadata").and_then(Value::as_object_mut) {
-            metadata.remove("predecessor");
+        // The schema requires a predecessor; a first passport names the nil UUID, as the
+        // aspect's example does.
+        put(&mut content, "/metadata/predecessor", json!(NO_PREDECESSOR))?;
+        // The schema also requires a backup reference. Where the operator keeps no backup
+        // copy elsewhere (Art. 77(4)), it names the public address.
+        if content.pointer("/metadata/backupReference").is_none() {
+            put(&mut content, "/metadata/backupReference", json!(self.public_url(id)))?;
         }
         let pass = BatteryPass::from_json(content)?;
         self.insert(id, battery, pass, None, now, json!({"event": "issued"})).await
