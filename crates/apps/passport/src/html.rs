@@ -830,6 +830,7 @@ fn conformity(out: &mut Out, lang: Lang, pass: &Value) {
         ("doc", "/conformity/declarationOfConformity"),
         ("due_diligence", "/conformity/dueDiligencePolicy"),
         ("test_reports", "/conformity/resultOfTestReport"),
+        ("test_reports", "/performance/rated/testReport"),
     ] {
         let links = documents(at(pass, pointer));
         if !links.is_empty() {
