@@ -567,29 +567,31 @@ fn carbon(out: &mut Out, lang: Lang, pass: &Value) {
     out.raw("</section>");
 }
 
-/// A horizontal bar chart, one bar per stage, scaled to the largest.
+/// A horizontal bar chart, one bar per stage, scaled to the largest, each label above its
+/// bar so that the chart stays legible on a phone (the view box is about a phone's width).
 fn bar_chart(out: &mut Out, bars: &[(String, f64)]) {
     if bars.is_empty() {
         return;
     }
     let max = bars.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max).max(f64::MIN_POSITIVE);
-    let row = 34.0;
-    let height = row * bars.len() as f64 + 8.0;
+    let row = 46.0;
+    let height = row * bars.len() as f64 + 4.0;
     let _ = write!(
         out.html,
-        "<svg id=\"cfp-chart\" role=\"img\" viewBox=\"0 0 600 {height}\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"13\">"
+        "<svg id=\"cfp-chart\" role=\"img\" viewBox=\"0 0 360 {height}\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"13\">"
     );
     for (index, (label, value)) in bars.iter().enumerate() {
-        let y = index as f64 * row + 4.0;
-        let width = (value / max * 330.0).max(1.0);
+        let y = index as f64 * row;
+        let width = (value / max * 270.0).max(1.0);
         let _ = write!(
             out.html,
-            "<text x=\"0\" y=\"{:.1}\" fill=\"#1b1f23\">{}</text><rect x=\"200\" y=\"{y:.1}\" width=\"{width:.1}\" height=\"24\" rx=\"3\" fill=\"#1f8a5b\"><title>{}</title></rect><text x=\"{:.1}\" y=\"{:.1}\" fill=\"#1b1f23\">{}</text>",
-            y + 17.0,
-            esc(&truncate(label, 28)),
+            "<text x=\"0\" y=\"{:.1}\" fill=\"#1b1f23\">{}</text><rect x=\"0\" y=\"{:.1}\" width=\"{width:.1}\" height=\"20\" rx=\"3\" fill=\"#1f8a5b\"><title>{}</title></rect><text x=\"{:.1}\" y=\"{:.1}\" fill=\"#1b1f23\">{}</text>",
+            y + 14.0,
+            esc(&truncate(label, 44)),
+            y + 20.0,
             esc(label),
-            200.0 + width + 6.0,
-            y + 17.0,
+            width + 5.0,
+            y + 35.0,
             esc(&num(*value)),
         );
     }
@@ -704,7 +706,7 @@ fn soh_chart(out: &mut Out, lang: Lang, points: &[(DateTime<Utc>, f64)]) {
     if points.is_empty() {
         return;
     }
-    let (left, right, top, bottom) = (40.0, 590.0, 10.0, 190.0);
+    let (left, right, top, bottom) = (40.0, 350.0, 10.0, 170.0);
     let first = points[0].0.timestamp() as f64;
     let last = points[points.len() - 1].0.timestamp() as f64;
     let span = (last - first).max(1.0);
@@ -712,7 +714,7 @@ fn soh_chart(out: &mut Out, lang: Lang, points: &[(DateTime<Utc>, f64)]) {
     let y = |v: f64| bottom - v.clamp(0.0, 100.0) / 100.0 * (bottom - top);
     let _ = write!(
         out.html,
-        "<svg id=\"soh-chart\" role=\"img\" viewBox=\"0 0 600 220\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"12\"><title>{}</title>",
+        "<svg id=\"soh-chart\" role=\"img\" viewBox=\"0 0 360 200\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"12\"><title>{}</title>",
         esc(t(lang, "soh_chart"))
     );
     for grid in [0.0, 50.0, 80.0, 100.0] {
@@ -742,7 +744,7 @@ fn soh_chart(out: &mut Out, lang: Lang, points: &[(DateTime<Utc>, f64)]) {
     }
     let _ = write!(
         out.html,
-        "<text x=\"{left}\" y=\"210\">{}</text><text x=\"{right}\" y=\"210\" text-anchor=\"end\">{}</text></svg>",
+        "<text x=\"{left}\" y=\"190\">{}</text><text x=\"{right}\" y=\"190\" text-anchor=\"end\">{}</text></svg>",
         esc(&points[0].0.format("%Y-%m-%d").to_string()),
         esc(&points[points.len() - 1].0.format("%Y-%m-%d").to_string())
     );
