@@ -10,7 +10,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use tsunagu_passport::{CallerTrust, PassportApp, bench_page, install_demo_battery, passport_router};
+use tsunagu_passport::{
+    CallerTrust, PassportApp, bench_page, install_demo_battery, passport_router,
+};
 use tsunagu_store::SqliteStore;
 use tsunagu_trust::did::StaticResolver;
 use tsunagu_trust::keys::KeyRing;
@@ -22,7 +24,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mode = args.first().map(String::as_str).unwrap_or("bench");
     let address = match mode {
-        "serve" => args.get(1).cloned().unwrap_or_else(|| "127.0.0.1:8088".into()),
+        "serve" => args
+            .get(1)
+            .cloned()
+            .unwrap_or_else(|| "127.0.0.1:8088".into()),
         _ => "127.0.0.1:8088".into(),
     };
     let dir = tempfile::tempdir()?;

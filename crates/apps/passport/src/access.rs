@@ -101,17 +101,25 @@ pub struct Session {
 }
 
 /// The group roles give, with an active membership; `Public` without one.
-pub fn group_for_attributes(attributes: &std::collections::BTreeMap<String, Vec<String>>) -> AccessGroup {
+pub fn group_for_attributes(
+    attributes: &std::collections::BTreeMap<String, Vec<String>>,
+) -> AccessGroup {
     let member = attributes
         .get("membership")
         .is_some_and(|v| v.iter().any(|m| m == "active"));
     if !member {
         return AccessGroup::Public;
     }
-    let roles = attributes.get("role").map(Vec::as_slice).unwrap_or_default();
+    let roles = attributes
+        .get("role")
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     if roles.iter().any(|r| AUTHORITY_ROLES.contains(&r.as_str())) {
         AccessGroup::Authorities
-    } else if roles.iter().any(|r| LEGITIMATE_INTEREST_ROLES.contains(&r.as_str())) {
+    } else if roles
+        .iter()
+        .any(|r| LEGITIMATE_INTEREST_ROLES.contains(&r.as_str()))
+    {
         AccessGroup::LegitimateInterest
     } else {
         AccessGroup::Public
@@ -253,7 +261,13 @@ impl AccessControl {
         let body = serde_json::to_value(&caller).unwrap_or_default();
         self.inner
             .store
-            .insert_document(SESSIONS, &digest(&token), Some(&caller.did), &body, now.timestamp_millis())
+            .insert_document(
+                SESSIONS,
+                &digest(&token),
+                Some(&caller.did),
+                &body,
+                now.timestamp_millis(),
+            )
             .await?;
         tracing::info!(caller = %caller.did, group = caller.group.as_str(), "passport session opened");
         Ok(Session { token, caller })
@@ -274,7 +288,10 @@ impl AccessControl {
 
     /// Ends a session.
     pub async fn logout(&self, token: &str) -> Result<(), AccessError> {
-        self.inner.store.delete_document(SESSIONS, &digest(token)).await?;
+        self.inner
+            .store
+            .delete_document(SESSIONS, &digest(token))
+            .await?;
         Ok(())
     }
 
@@ -289,7 +306,12 @@ impl AccessControl {
                     .update_document(GRANTS, did, existing.version, None, &body, now)
                     .await?;
             }
-            None => self.inner.store.insert_document(GRANTS, did, None, &body, now).await?,
+            None => {
+                self.inner
+                    .store
+                    .insert_document(GRANTS, did, None, &body, now)
+                    .await?
+            }
         }
         Ok(())
     }
@@ -325,15 +347,34 @@ mod tests {
     #[test]
     fn roles_map_to_groups_only_with_membership() {
         let cases: [(&[(&str, &[&str])], AccessGroup); 6] = [
-            (&[("membership", &["active"]), ("role", &["recycler"])], AccessGroup::LegitimateInterest),
-            (&[("membership", &["active"]), ("role", &["reuseOperator", "cellMaker"])], AccessGroup::LegitimateInterest),
-            (&[("membership", &["active"]), ("role", &["notifiedBody"])], AccessGroup::Authorities),
-            (&[("membership", &["active"]), ("role", &["cellMaker"])], AccessGroup::Public),
+            (
+                &[("membership", &["active"]), ("role", &["recycler"])],
+                AccessGroup::LegitimateInterest,
+            ),
+            (
+                &[
+                    ("membership", &["active"]),
+                    ("role", &["reuseOperator", "cellMaker"]),
+                ],
+                AccessGroup::LegitimateInterest,
+            ),
+            (
+                &[("membership", &["active"]), ("role", &["notifiedBody"])],
+                AccessGroup::Authorities,
+            ),
+            (
+                &[("membership", &["active"]), ("role", &["cellMaker"])],
+                AccessGroup::Public,
+            ),
             (&[("role", &["authority"])], AccessGroup::Public),
             (&[("membership", &["active"])], AccessGroup::Public),
         ];
         for (pairs, expected) in cases {
-            assert_eq!(group_for_attributes(&attributes(pairs)), expected, "{pairs:?}");
+            assert_eq!(
+                group_for_attributes(&attributes(pairs)),
+                expected,
+                "{pairs:?}"
+            );
         }
     }
 }

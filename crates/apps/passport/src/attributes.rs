@@ -269,11 +269,7 @@ pub(crate) fn pointer_text(path: &[String]) -> String {
 
 /// Whether `pattern` names `path` or one of its ancestors.
 fn covers(pattern: &[String], path: &[String]) -> bool {
-    pattern.len() <= path.len()
-        && pattern
-            .iter()
-            .zip(path)
-            .all(|(p, t)| p == "*" || p == t)
+    pattern.len() <= path.len() && pattern.iter().zip(path).all(|(p, t)| p == "*" || p == t)
 }
 
 fn expand(
@@ -342,7 +338,10 @@ mod tests {
     fn the_bundled_table_parses_and_groups_fields() {
         let table = AttributeTable::bundled();
         assert!(table.attributes().len() >= 93);
-        assert_eq!(table.group_of(&path("/identification/chemistry")), AccessGroup::Public);
+        assert_eq!(
+            table.group_of(&path("/identification/chemistry")),
+            AccessGroup::Public
+        );
         assert_eq!(
             table.group_of(&path("/performance/dynamic/stateOfCharge/value")),
             AccessGroup::LegitimateInterest
@@ -359,7 +358,10 @@ mod tests {
             table.group_of(&path("/materials/composition/2/location")),
             AccessGroup::LegitimateInterest
         );
-        assert_eq!(table.group_of(&path("/sustainability/status")), AccessGroup::LegitimateInterest);
+        assert_eq!(
+            table.group_of(&path("/sustainability/status")),
+            AccessGroup::LegitimateInterest
+        );
     }
 
     #[test]
@@ -417,6 +419,10 @@ mod tests {
             table.fields_above(&view, AccessGroup::LegitimateInterest),
             vec!["/conformity/resultOfTestReport"]
         );
-        assert!(table.fields_above(&view, AccessGroup::Authorities).is_empty());
+        assert!(
+            table
+                .fields_above(&view, AccessGroup::Authorities)
+                .is_empty()
+        );
     }
 }

@@ -307,7 +307,9 @@ pub async fn install_demo_battery(
                     full_cycles: Some(index as u64 * 20),
                     negative_event: (index == 5).then(|| NegativeEvent {
                         kind: "Deep discharge (cell voltage below 2.5 V for 3 h)".into(),
-                        report_url: "https://passport.tsunagu.example/docs/events/deep-discharge-1.pdf".into(),
+                        report_url:
+                            "https://passport.tsunagu.example/docs/events/deep-discharge-1.pdf"
+                                .into(),
                     }),
                 },
             )

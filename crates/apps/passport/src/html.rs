@@ -45,9 +45,17 @@ impl Lang {
         let mut best: Option<(f32, Lang)> = None;
         for part in header.split(',') {
             let mut pieces = part.trim().split(';');
-            let tag = pieces.next().unwrap_or_default().trim().to_ascii_lowercase();
+            let tag = pieces
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
             let q = pieces
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
                 .unwrap_or(1.0);
             let lang = if tag == "ja" || tag.starts_with("ja-") {
                 Lang::Ja
@@ -85,13 +93,19 @@ fn t(lang: Lang, key: &str) -> &'static str {
         "chem" => ("Chemistry", "化学系"),
         "critical" => ("Critical raw materials", "重要原材料"),
         "hazardous" => ("Hazardous substances", "有害物質"),
-        "composition" => ("Materials of cathode, anode and electrolyte", "正極・負極・電解質の材料"),
+        "composition" => (
+            "Materials of cathode, anode and electrolyte",
+            "正極・負極・電解質の材料",
+        ),
         "material" => ("Material", "材料"),
         "location" => ("Where", "部位"),
         "share" => ("Share", "含有率"),
         "none_detected" => ("none", "なし"),
         "carbon" => ("Carbon footprint", "カーボンフットプリント"),
-        "per_kwh" => ("kg CO₂e per kWh delivered over the service life", "耐用期間中の供給電力量1kWhあたり kg CO₂e"),
+        "per_kwh" => (
+            "kg CO₂e per kWh delivered over the service life",
+            "耐用期間中の供給電力量1kWhあたり kg CO₂e",
+        ),
         "total" => ("Total", "合計"),
         "class" => ("Performance class", "性能クラス"),
         "declaration" => ("Carbon footprint declaration", "カーボンフットプリント宣言"),
@@ -106,13 +120,22 @@ fn t(lang: Lang, key: &str) -> &'static str {
         "energy" => ("Certified usable energy", "認証使用可能エネルギー"),
         "voltage" => ("Voltage (min / nominal / max)", "電圧（最小／公称／最大）"),
         "power" => ("Original power capability", "初期出力"),
-        "efficiency" => ("Round-trip efficiency (initial / at 50 % of cycle life)", "往復効率（初期／サイクル寿命50%時）"),
-        "resistance" => ("Internal resistance (cell / pack)", "内部抵抗（セル／パック）"),
+        "efficiency" => (
+            "Round-trip efficiency (initial / at 50 % of cycle life)",
+            "往復効率（初期／サイクル寿命50%時）",
+        ),
+        "resistance" => (
+            "Internal resistance (cell / pack)",
+            "内部抵抗（セル／パック）",
+        ),
         "cycles" => ("Expected cycle life", "期待サイクル寿命"),
         "threshold" => ("Capacity threshold for exhaustion", "容量劣化しきい値"),
         "temperature" => ("Idle temperature range", "保管温度範囲"),
         "health" => ("State of health", "健全性（SOH）"),
-        "soh_chart" => ("State of certified energy over time", "認証エネルギー状態（SOCE）の推移"),
+        "soh_chart" => (
+            "State of certified energy over time",
+            "認証エネルギー状態（SOCE）の推移",
+        ),
         "soc" => ("State of charge", "充電状態"),
         "soce" => ("State of certified energy", "認証エネルギー状態"),
         "full_cycles" => ("Full charge-discharge cycles", "フル充放電サイクル数"),
@@ -154,7 +177,10 @@ fn t(lang: Lang, key: &str) -> &'static str {
         "qr" => ("QR code of this passport", "このパスポートのQRコード"),
         "signed_by" => ("Signed by the economic operator", "経済事業者による署名"),
         "other_lang" => ("日本語", "English"),
-        "stage_raw" => ("Raw material acquisition and pre-processing", "原材料の取得と前処理"),
+        "stage_raw" => (
+            "Raw material acquisition and pre-processing",
+            "原材料の取得と前処理",
+        ),
         "stage_main" => ("Main product production", "主製品の製造"),
         "stage_distribution" => ("Distribution", "流通"),
         "stage_eol" => ("End of life and recycling", "使用済み・リサイクル"),
@@ -281,7 +307,10 @@ fn documents(value: Option<&Value>) -> String {
     let links: Vec<String> = items
         .iter()
         .filter_map(|item| {
-            let header = item.get("header").and_then(Value::as_str).unwrap_or("document");
+            let header = item
+                .get("header")
+                .and_then(Value::as_str)
+                .unwrap_or("document");
             let content = item.get("content").and_then(Value::as_str)?;
             Some(link(header, content))
         })
@@ -322,7 +351,11 @@ pub(crate) fn render(page: &Page<'_>) -> String {
     let mut out = Out {
         html: String::with_capacity(24 * 1024),
     };
-    let name = text(pass, "/identification/identification/type/nameAtManufacturer").unwrap_or("");
+    let name = text(
+        pass,
+        "/identification/identification/type/nameAtManufacturer",
+    )
+    .unwrap_or("");
     let other = match lang {
         Lang::En => "ja",
         Lang::Ja => "en",
@@ -335,11 +368,27 @@ pub(crate) fn render(page: &Page<'_>) -> String {
         esc(name)
     );
     // Header.
-    let status_badge = match (page.passport.ended_at, page.passport.successor, page.passport.pass.passport_status()) {
-        (Some(_), _, _) => format!("<span class=\"badge end\" id=\"passport-status\">{}</span>", esc(t(lang, "ended"))),
-        (None, Some(_), _) => format!("<span class=\"badge warn\" id=\"passport-status\">{}</span>", esc(t(lang, "superseded"))),
-        (None, None, PassportStatus::Draft) => format!("<span class=\"badge warn\" id=\"passport-status\">{}</span>", esc(t(lang, "draft"))),
-        _ => format!("<span class=\"badge ok\" id=\"passport-status\">{}</span>", esc(t(lang, "approved"))),
+    let status_badge = match (
+        page.passport.ended_at,
+        page.passport.successor,
+        page.passport.pass.passport_status(),
+    ) {
+        (Some(_), _, _) => format!(
+            "<span class=\"badge end\" id=\"passport-status\">{}</span>",
+            esc(t(lang, "ended"))
+        ),
+        (None, Some(_), _) => format!(
+            "<span class=\"badge warn\" id=\"passport-status\">{}</span>",
+            esc(t(lang, "superseded"))
+        ),
+        (None, None, PassportStatus::Draft) => format!(
+            "<span class=\"badge warn\" id=\"passport-status\">{}</span>",
+            esc(t(lang, "draft"))
+        ),
+        _ => format!(
+            "<span class=\"badge ok\" id=\"passport-status\">{}</span>",
+            esc(t(lang, "approved"))
+        ),
     };
     let _ = write!(
         out.html,
@@ -374,7 +423,11 @@ pub(crate) fn render(page: &Page<'_>) -> String {
     }
     out.raw("</nav></header><main>");
     if page.view.group == AccessGroup::Public {
-        let _ = write!(out.html, "<p class=\"note\">{}</p>", esc(t(lang, "restricted_note")));
+        let _ = write!(
+            out.html,
+            "<p class=\"note\">{}</p>",
+            esc(t(lang, "restricted_note"))
+        );
     }
 
     identification(&mut out, page, pass);
@@ -407,18 +460,27 @@ fn identification(out: &mut Out, page: &Page<'_>, pass: &Value) {
     if let Some(category) = text(pass, "/identification/category") {
         out.row(t(lang, "category"), category);
     }
-    if let Some(model) = text(pass, "/identification/identification/type/manufacturerPartId") {
+    if let Some(model) = text(
+        pass,
+        "/identification/identification/type/manufacturerPartId",
+    ) {
         out.row(t(lang, "model"), model);
     }
     if let Some(Value::Array(serials)) = at(pass, "/identification/identification/serial") {
-        let list: Vec<&str> = serials.iter().filter_map(|s| s.get("value").and_then(Value::as_str)).collect();
+        let list: Vec<&str> = serials
+            .iter()
+            .filter_map(|s| s.get("value").and_then(Value::as_str))
+            .collect();
         out.row(t(lang, "serial"), &list.join(", "));
     }
     if let Some(manufacturer) = text(pass, "/operation/manufacturer/manufacturer") {
         out.row(t(lang, "manufacturer"), manufacturer);
     }
     if let Some(Value::Array(plants)) = at(pass, "/operation/manufacturer/facility") {
-        let list: Vec<&str> = plants.iter().filter_map(|s| s.get("facility").and_then(Value::as_str)).collect();
+        let list: Vec<&str> = plants
+            .iter()
+            .filter_map(|s| s.get("facility").and_then(Value::as_str))
+            .collect();
         out.row(t(lang, "plant"), &list.join(", "));
     }
     for (key, pointer) in [
@@ -434,13 +496,19 @@ fn identification(out: &mut Out, page: &Page<'_>, pass: &Value) {
         number(pass, "/characteristics/warranty/lifeValue"),
         text(pass, "/characteristics/warranty/lifeUnit"),
     ) {
-        out.row(t(lang, "warranty"), &format!("{} {}", num(value), unit_label(unit)));
+        out.row(
+            t(lang, "warranty"),
+            &format!("{} {}", num(value), unit_label(unit)),
+        );
     }
     if let (Some(value), Some(unit)) = (
         number(pass, "/characteristics/physicalDimension/weight/value"),
         text(pass, "/characteristics/physicalDimension/weight/unit"),
     ) {
-        out.row(t(lang, "weight"), &format!("{} {}", num(value), unit_label(unit)));
+        out.row(
+            t(lang, "weight"),
+            &format!("{} {}", num(value), unit_label(unit)),
+        );
     }
     out.end_section();
 }
@@ -452,7 +520,9 @@ fn chemistry(out: &mut Out, lang: Lang, pass: &Value) {
     }
     let mut critical = Vec::new();
     for metal in ["nickel", "cobalt", "lithium", "lead"] {
-        if at(pass, &format!("/materials/active/{metal}/critical")).and_then(Value::as_bool) == Some(true) {
+        if at(pass, &format!("/materials/active/{metal}/critical")).and_then(Value::as_bool)
+            == Some(true)
+        {
             critical.push(t(lang, metal).to_owned());
         }
     }
@@ -460,7 +530,11 @@ fn chemistry(out: &mut Out, lang: Lang, pass: &Value) {
         for other in others {
             if other.get("critical").and_then(Value::as_bool) == Some(true) {
                 if let Some(Value::Array(ids)) = other.get("materialIdentification") {
-                    critical.extend(ids.iter().filter_map(|i| i.get("name").and_then(Value::as_str)).map(str::to_owned));
+                    critical.extend(
+                        ids.iter()
+                            .filter_map(|i| i.get("name").and_then(Value::as_str))
+                            .map(str::to_owned),
+                    );
                 }
             }
         }
@@ -471,8 +545,14 @@ fn chemistry(out: &mut Out, lang: Lang, pass: &Value) {
     let mut hazardous = Vec::new();
     for substance in ["cadmium", "mercury", "lead"] {
         if let (Some(c), Some(unit)) = (
-            number(pass, &format!("/materials/hazardous/{substance}/concentration")),
-            text(pass, &format!("/materials/hazardous/{substance}/materialUnit")),
+            number(
+                pass,
+                &format!("/materials/hazardous/{substance}/concentration"),
+            ),
+            text(
+                pass,
+                &format!("/materials/hazardous/{substance}/materialUnit"),
+            ),
         ) {
             hazardous.push(format!("{substance}: {} {}", num(c), unit_label(unit)));
         }
@@ -501,13 +581,24 @@ fn chemistry(out: &mut Out, lang: Lang, pass: &Value) {
             .iter()
             .filter(|e| e.get("location").is_some() || e.get("id").is_some())
             .map(|e| {
-                let name = e.pointer("/id/0/name").and_then(Value::as_str).unwrap_or("");
+                let name = e
+                    .pointer("/id/0/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 let location = e.get("location").and_then(Value::as_str).unwrap_or("");
-                let share = match (e.get("concentration").and_then(Value::as_f64), e.get("unit").and_then(Value::as_str)) {
+                let share = match (
+                    e.get("concentration").and_then(Value::as_f64),
+                    e.get("unit").and_then(Value::as_str),
+                ) {
                     (Some(c), Some(u)) => format!("{} {}", num(c), unit_label(u)),
                     _ => String::new(),
                 };
-                format!("<tr><td>{}</td><td>{}</td><td>{}</td></tr>", esc(name), esc(location), esc(&share))
+                format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(name),
+                    esc(location),
+                    esc(&share)
+                )
             })
             .collect();
         if !rows.is_empty() {
@@ -526,7 +617,10 @@ fn chemistry(out: &mut Out, lang: Lang, pass: &Value) {
 
 fn stage_key(lifecycle: &str) -> Option<&'static str> {
     [
-        (LifeCycleStage::RawMaterialAcquisitionAndPreProcessing, "stage_raw"),
+        (
+            LifeCycleStage::RawMaterialAcquisitionAndPreProcessing,
+            "stage_raw",
+        ),
         (LifeCycleStage::MainProduction, "stage_main"),
         (LifeCycleStage::Distribution, "stage_distribution"),
         (LifeCycleStage::EndOfLifeAndRecycling, "stage_eol"),
@@ -546,7 +640,9 @@ fn carbon(out: &mut Out, lang: Lang, pass: &Value) {
         .filter_map(|e| {
             let lifecycle = e.get("lifecycle").and_then(Value::as_str)?;
             let value = e.get("value").and_then(Value::as_f64)?;
-            let label = stage_key(lifecycle).map(|k| t(lang, k).to_owned()).unwrap_or_else(|| lifecycle.to_owned());
+            let label = stage_key(lifecycle)
+                .map(|k| t(lang, k).to_owned())
+                .unwrap_or_else(|| lifecycle.to_owned());
             Some((label, value))
         })
         .collect();
@@ -554,10 +650,24 @@ fn carbon(out: &mut Out, lang: Lang, pass: &Value) {
     let total: f64 = bars.iter().map(|(_, v)| v).sum();
     out.row_html(
         t(lang, "total"),
-        &format!("<strong id=\"cfp-total\">{}</strong> {}", esc(&num(total)), esc(t(lang, "per_kwh"))),
+        &format!(
+            "<strong id=\"cfp-total\">{}</strong> {}",
+            esc(&num(total)),
+            esc(t(lang, "per_kwh"))
+        ),
     );
-    if let Some(class) = entries.iter().find_map(|e| e.get("performanceClass").and_then(Value::as_str)).filter(|c| !c.is_empty()) {
-        out.row_html(t(lang, "class"), &format!("<span class=\"class\" id=\"cfp-class\">{}</span>", esc(class)));
+    if let Some(class) = entries
+        .iter()
+        .find_map(|e| e.get("performanceClass").and_then(Value::as_str))
+        .filter(|c| !c.is_empty())
+    {
+        out.row_html(
+            t(lang, "class"),
+            &format!(
+                "<span class=\"class\" id=\"cfp-class\">{}</span>",
+                esc(class)
+            ),
+        );
     }
     if let Some(declaration) = entries.iter().find_map(|e| e.get("declaration")) {
         out.row_html(t(lang, "declaration"), &documents(Some(declaration)));
@@ -573,7 +683,11 @@ fn bar_chart(out: &mut Out, bars: &[(String, f64)]) {
     if bars.is_empty() {
         return;
     }
-    let max = bars.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max).max(f64::MIN_POSITIVE);
+    let max = bars
+        .iter()
+        .map(|(_, v)| *v)
+        .fold(0.0_f64, f64::max)
+        .max(f64::MIN_POSITIVE);
     let row = 46.0;
     let height = row * bars.len() as f64 + 4.0;
     let _ = write!(
@@ -616,7 +730,10 @@ fn recycled(out: &mut Out, lang: Lang, pass: &Value) {
         }
     }
     if let Some(Value::Array(entries)) = at(pass, "/materials/composition") {
-        let renewable: f64 = entries.iter().filter_map(|e| e.get("renewable").and_then(Value::as_f64)).sum();
+        let renewable: f64 = entries
+            .iter()
+            .filter_map(|e| e.get("renewable").and_then(Value::as_f64))
+            .sum();
         out.row(t(lang, "renewable"), &format!("{} %", num(renewable)));
     }
     out.end_section();
@@ -637,7 +754,10 @@ fn performance(out: &mut Out, page: &Page<'_>, pass: &Value) {
         number(pass, &format!("{r}/voltage/nominal")),
         number(pass, &format!("{r}/voltage/max")),
     ) {
-        out.row(t(lang, "voltage"), &format!("{} / {} / {} V", num(min), num(nominal), num(max)));
+        out.row(
+            t(lang, "voltage"),
+            &format!("{} / {} / {} V", num(min), num(nominal), num(max)),
+        );
     }
     if let Some(v) = number(pass, &format!("{r}/power/value")) {
         out.row(t(lang, "power"), &format!("{} kW", num(v / 1000.0)));
@@ -646,13 +766,19 @@ fn performance(out: &mut Out, page: &Page<'_>, pass: &Value) {
         number(pass, &format!("{r}/roundTripEfficiency/initial")),
         number(pass, &format!("{r}/roundTripEfficiency/50PercentLife")),
     ) {
-        out.row(t(lang, "efficiency"), &format!("{} % / {} %", num(initial), num(half)));
+        out.row(
+            t(lang, "efficiency"),
+            &format!("{} % / {} %", num(initial), num(half)),
+        );
     }
     if let (Some(cell), Some(pack)) = (
         number(pass, &format!("{r}/resistance/cell")),
         number(pass, &format!("{r}/resistance/pack")),
     ) {
-        out.row(t(lang, "resistance"), &format!("{} Ω / {} Ω", num(cell), num(pack)));
+        out.row(
+            t(lang, "resistance"),
+            &format!("{} Ω / {} Ω", num(cell), num(pack)),
+        );
     }
     if let Some(v) = number(pass, &format!("{r}/lifetime/cycleLifeTesting/cycles")) {
         out.row(t(lang, "cycles"), &num(v));
@@ -664,7 +790,10 @@ fn performance(out: &mut Out, page: &Page<'_>, pass: &Value) {
         number(pass, &format!("{r}/temperature/lower")),
         number(pass, &format!("{r}/temperature/upper")),
     ) {
-        out.row(t(lang, "temperature"), &format!("{} °C … {} °C", num(lower), num(upper)));
+        out.row(
+            t(lang, "temperature"),
+            &format!("{} °C … {} °C", num(lower), num(upper)),
+        );
     }
     out.end_section();
 
@@ -673,16 +802,28 @@ fn performance(out: &mut Out, page: &Page<'_>, pass: &Value) {
         return;
     };
     out.section("state-of-health", t(lang, "health"));
-    if let Some(v) = dynamic.pointer("/energy/soce/value").and_then(Value::as_f64) {
-        out.row_html(t(lang, "soce"), &format!("<span id=\"soce\">{} %</span>", esc(&num(v))));
+    if let Some(v) = dynamic
+        .pointer("/energy/soce/value")
+        .and_then(Value::as_f64)
+    {
+        out.row_html(
+            t(lang, "soce"),
+            &format!("<span id=\"soce\">{} %</span>", esc(&num(v))),
+        );
     }
-    if let Some(v) = dynamic.pointer("/stateOfCharge/value").and_then(Value::as_f64) {
+    if let Some(v) = dynamic
+        .pointer("/stateOfCharge/value")
+        .and_then(Value::as_f64)
+    {
         out.row(t(lang, "soc"), &format!("{} %", num(v)));
     }
     if let Some(v) = dynamic.pointer("/fullCycles/value").and_then(Value::as_f64) {
         out.row(t(lang, "full_cycles"), &num(v));
     }
-    if let Some(v) = dynamic.pointer("/capacity/capacity/value").and_then(Value::as_f64) {
+    if let Some(v) = dynamic
+        .pointer("/capacity/capacity/value")
+        .and_then(Value::as_f64)
+    {
         out.row(t(lang, "remaining_capacity"), &format!("{} Ah", num(v)));
     }
     let events = documents(dynamic.get("negativeEvents"));
@@ -726,7 +867,10 @@ fn soh_chart(out: &mut Out, lang: Lang, points: &[(DateTime<Utc>, f64)]) {
             num(grid)
         );
     }
-    let polyline: Vec<String> = points.iter().map(|(at, v)| format!("{:.1},{:.1}", x(at), y(*v))).collect();
+    let polyline: Vec<String> = points
+        .iter()
+        .map(|(at, v)| format!("{:.1},{:.1}", x(at), y(*v)))
+        .collect();
     let _ = write!(
         out.html,
         "<polyline fill=\"none\" stroke=\"#1f8a5b\" stroke-width=\"2.5\" points=\"{}\"/>",
@@ -783,8 +927,12 @@ fn safety(out: &mut Out, lang: Lang, pass: &Value) {
             .map(|p| {
                 format!(
                     "{} ({})",
-                    p.get("nameAtManufacturer").and_then(Value::as_str).unwrap_or(""),
-                    p.get("manufacturerPartId").and_then(Value::as_str).unwrap_or("")
+                    p.get("nameAtManufacturer")
+                        .and_then(Value::as_str)
+                        .unwrap_or(""),
+                    p.get("manufacturerPartId")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
                 )
             })
             .collect();
@@ -808,19 +956,30 @@ fn status(out: &mut Out, page: &Page<'_>, pass: &Value) {
         let label = t(lang, state);
         out.row_html(
             t(lang, "battery_state"),
-            &format!("<span id=\"battery-state\">{}</span>", esc(if label.is_empty() { state } else { label })),
+            &format!(
+                "<span id=\"battery-state\">{}</span>",
+                esc(if label.is_empty() { state } else { label })
+            ),
         );
     }
     if let Some(previous) = page.passport.predecessor {
         out.row_html(
             t(lang, "predecessor"),
-            &format!("<a id=\"predecessor\" href=\"/passports/{previous}?lang={}\">{}</a>", lang.code(), esc(&previous.urn())),
+            &format!(
+                "<a id=\"predecessor\" href=\"/passports/{previous}?lang={}\">{}</a>",
+                lang.code(),
+                esc(&previous.urn())
+            ),
         );
     }
     if let Some(next) = page.passport.successor {
         out.row_html(
             t(lang, "successor"),
-            &format!("<a id=\"successor\" href=\"/passports/{next}?lang={}\">{}</a>", lang.code(), esc(&next.urn())),
+            &format!(
+                "<a id=\"successor\" href=\"/passports/{next}?lang={}\">{}</a>",
+                lang.code(),
+                esc(&next.urn())
+            ),
         );
     }
     out.end_section();
@@ -844,7 +1003,13 @@ fn conformity(out: &mut Out, lang: Lang, pass: &Value) {
 
 /// The login page: the nonce to present over, the audience, and a form for the
 /// presentation (a `vp+jwt` made by the caller's wallet or connector).
-pub(crate) fn login_page(lang: Lang, nonce: &str, audience: &str, next: Option<&str>, error: Option<&str>) -> String {
+pub(crate) fn login_page(
+    lang: Lang,
+    nonce: &str,
+    audience: &str,
+    next: Option<&str>,
+    error: Option<&str>,
+) -> String {
     let (title, explain, submit) = match lang {
         Lang::En => (
             "Sign in with credentials",
@@ -857,7 +1022,9 @@ pub(crate) fn login_page(lang: Lang, nonce: &str, audience: &str, next: Option<&
             "サインイン",
         ),
     };
-    let error_html = error.map(|e| format!("<p class=\"badge end\" id=\"login-error\">{}</p>", esc(e))).unwrap_or_default();
+    let error_html = error
+        .map(|e| format!("<p class=\"badge end\" id=\"login-error\">{}</p>", esc(e)))
+        .unwrap_or_default();
     format!(
         "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body><header><h1>{}</h1></header><main><section>{error_html}<p>{}</p><table><tr><th>audience</th><td id=\"audience\">{}</td></tr><tr><th>nonce</th><td id=\"nonce\">{}</td></tr></table><form method=\"post\" action=\"/passports/session\"><input type=\"hidden\" name=\"next\" value=\"{}\"><textarea name=\"presentation\" rows=\"8\" style=\"width:100%\" required></textarea><p><button type=\"submit\">{}</button></p></form></section></main></body></html>",
         lang.code(),
@@ -877,20 +1044,29 @@ mod tests {
 
     #[test]
     fn escaping_covers_markup_and_quotes() {
-        assert_eq!(esc("<script>\"x\" & 'y'</script>"), "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;");
+        assert_eq!(
+            esc("<script>\"x\" & 'y'</script>"),
+            "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;"
+        );
     }
 
     #[test]
     fn links_only_for_http_urls() {
         assert_eq!(link("x", "javascript:alert(1)"), "x");
-        assert!(link("x", "https://a.example/d?q=\"").starts_with("<a href=\"https://a.example/d?q=%22\""));
+        assert!(
+            link("x", "https://a.example/d?q=\"")
+                .starts_with("<a href=\"https://a.example/d?q=%22\"")
+        );
         assert_eq!(link("<b>", "data:text/html,hi"), "&lt;b&gt;");
     }
 
     #[test]
     fn language_choice() {
         assert_eq!(Lang::choose(Some("ja"), Some("en")), Lang::Ja);
-        assert_eq!(Lang::choose(None, Some("ja-JP,ja;q=0.9,en;q=0.8")), Lang::Ja);
+        assert_eq!(
+            Lang::choose(None, Some("ja-JP,ja;q=0.9,en;q=0.8")),
+            Lang::Ja
+        );
         assert_eq!(Lang::choose(None, Some("fr, en;q=0.5, ja;q=0.4")), Lang::En);
         assert_eq!(Lang::choose(None, Some("de")), Lang::En);
         assert_eq!(Lang::choose(Some("xx"), None), Lang::En);

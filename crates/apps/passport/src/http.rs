@@ -18,8 +18,8 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::StatusCode;
+use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -58,7 +58,14 @@ impl PassportApp {
         public_base: Url,
         trust: CallerTrust,
     ) -> PassportApp {
-        PassportApp::with_clock(store, operator_did, keys, public_base, trust, Arc::new(SystemClock))
+        PassportApp::with_clock(
+            store,
+            operator_did,
+            keys,
+            public_base,
+            trust,
+            Arc::new(SystemClock),
+        )
     }
 
     pub fn with_clock(
@@ -71,7 +78,13 @@ impl PassportApp {
     ) -> PassportApp {
         let audience = public_base.as_str().trim_end_matches('/').to_owned();
         PassportApp {
-            service: PassportService::new(store.clone(), operator_did, keys, public_base, clock.clone()),
+            service: PassportService::new(
+                store.clone(),
+                operator_did,
+                keys,
+                public_base,
+                clock.clone(),
+            ),
             access: AccessControl::new(store, trust, audience, clock),
         }
     }
@@ -110,7 +123,9 @@ impl From<ServiceError> for HttpError {
             | ServiceError::Identifier(_)
             | ServiceError::InvalidReading(_)
             | ServiceError::Lifecycle(_) => HttpError::BadRequest(error.to_string()),
-            ServiceError::Duplicate(_) | ServiceError::Conflict => HttpError::Conflict(error.to_string()),
+            ServiceError::Duplicate(_) | ServiceError::Conflict => {
+                HttpError::Conflict(error.to_string())
+            }
             other => HttpError::Internal(other.to_string()),
         }
     }
@@ -119,7 +134,9 @@ impl From<ServiceError> for HttpError {
 impl From<AccessError> for HttpError {
     fn from(error: AccessError) -> Self {
         match error {
-            AccessError::Presentation(_) | AccessError::Nonce => HttpError::Unauthorized(error.to_string()),
+            AccessError::Presentation(_) | AccessError::Nonce => {
+                HttpError::Unauthorized(error.to_string())
+            }
             AccessError::NotEntitled => HttpError::Forbidden(error.to_string()),
             AccessError::Store(e) => HttpError::Internal(e.to_string()),
         }
@@ -177,7 +194,9 @@ async fn caller(app: &PassportApp, headers: &HeaderMap) -> Result<Option<Caller>
             .to_str()
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| HttpError::Unauthorized("Authorization must be a Bearer token".into()))?;
+            .ok_or_else(|| {
+                HttpError::Unauthorized("Authorization must be a Bearer token".into())
+            })?;
         return match app.access.caller(token.trim()).await? {
             Some(caller) => Ok(Some(caller)),
             None => Err(HttpError::Unauthorized("unknown or expired session".into())),
@@ -221,12 +240,28 @@ fn common_headers(response: &mut Response, personal: bool) {
     let headers = response.headers_mut();
     headers.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static(if personal { "private, no-store" } else { "public, max-age=60" }),
+        HeaderValue::from_static(if personal {
+            "private, no-store"
+        } else {
+            "public, max-age=60"
+        }),
     );
-    headers.insert(header::VARY, HeaderValue::from_static("Accept, Accept-Language, Cookie, Authorization"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept, Accept-Language, Cookie, Authorization"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
 }
 
 /// # `GET /passports/{id}`
@@ -239,19 +274,28 @@ async fn passport(
     let id = parse_id(&id)?;
     let caller = caller(&app, &headers).await?;
     let group = caller.as_ref().map_or(AccessGroup::Public, |c| c.group);
-    let (stored, view) = app.service.view(id, group).await?.ok_or(HttpError::NotFound)?;
+    let (stored, view) = app
+        .service
+        .view(id, group)
+        .await?
+        .ok_or(HttpError::NotFound)?;
     let group_header = HeaderValue::from_static(group.as_str());
     let mut response = match format(&headers, query.format.as_deref()) {
         Format::Json => Json(&view.passport).into_response(),
         Format::SdJwt => (
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/dc+sd-jwt"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/dc+sd-jwt"),
+            )],
             view.presentation.clone(),
         )
             .into_response(),
         Format::Html => {
             let lang = Lang::choose(
                 query.lang.as_deref(),
-                headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
+                headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok()),
             );
             let readings = if view.passport.pointer("/performance/dynamic").is_some() {
                 app.service.readings(id).await?
@@ -267,13 +311,18 @@ async fn passport(
                 operator_did: app.service.operator_did(),
             });
             (
-                [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                )],
                 body,
             )
                 .into_response()
         }
     };
-    response.headers_mut().insert("x-access-group", group_header);
+    response
+        .headers_mut()
+        .insert("x-access-group", group_header);
     common_headers(&mut response, caller.is_some());
     Ok(response)
 }
@@ -285,19 +334,38 @@ async fn existing(app: &PassportApp, id: &str) -> Result<PassportId, HttpError> 
 }
 
 /// # `GET /passports/{id}/qr.svg`
-async fn qr_svg_route(State(app): State<PassportApp>, Path(id): Path<String>) -> Result<Response, HttpError> {
+async fn qr_svg_route(
+    State(app): State<PassportApp>,
+    Path(id): Path<String>,
+) -> Result<Response, HttpError> {
     let id = existing(&app, &id).await?;
-    let svg = qr_svg(&app.service.public_url(id)).map_err(|e| HttpError::Internal(e.to_string()))?;
-    let mut response = ([(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"))], svg).into_response();
+    let svg =
+        qr_svg(&app.service.public_url(id)).map_err(|e| HttpError::Internal(e.to_string()))?;
+    let mut response = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("image/svg+xml"),
+        )],
+        svg,
+    )
+        .into_response();
     common_headers(&mut response, false);
     Ok(response)
 }
 
 /// # `GET /passports/{id}/qr.png`
-async fn qr_png_route(State(app): State<PassportApp>, Path(id): Path<String>) -> Result<Response, HttpError> {
+async fn qr_png_route(
+    State(app): State<PassportApp>,
+    Path(id): Path<String>,
+) -> Result<Response, HttpError> {
     let id = existing(&app, &id).await?;
-    let png = qr_png(&app.service.public_url(id)).map_err(|e| HttpError::Internal(e.to_string()))?;
-    let mut response = ([(header::CONTENT_TYPE, HeaderValue::from_static("image/png"))], png).into_response();
+    let png =
+        qr_png(&app.service.public_url(id)).map_err(|e| HttpError::Internal(e.to_string()))?;
+    let mut response = (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("image/png"))],
+        png,
+    )
+        .into_response();
     common_headers(&mut response, false);
     Ok(response)
 }
@@ -308,8 +376,13 @@ async fn resolve(
     Path(battery): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, HttpError> {
-    let battery = BatteryIdentifier::parse(&battery).map_err(|e| HttpError::BadRequest(e.to_string()))?;
-    let passport = app.service.resolve(&battery).await?.ok_or(HttpError::NotFound)?;
+    let battery =
+        BatteryIdentifier::parse(&battery).map_err(|e| HttpError::BadRequest(e.to_string()))?;
+    let passport = app
+        .service
+        .resolve(&battery)
+        .await?
+        .ok_or(HttpError::NotFound)?;
     let mut target = format!("/passports/{}", passport.id);
     if let Some(lang @ ("en" | "ja")) = query.lang.as_deref() {
         target.push_str(&format!("?lang={lang}"));
@@ -336,13 +409,18 @@ async fn login_page(
 ) -> Response {
     let lang = Lang::choose(
         query.lang.as_deref(),
-        headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
     );
     let nonce = app.access.nonce();
     let next = safe_next(query.next.as_deref()).map(|id| id.to_string());
     let body = html::login_page(lang, &nonce, app.access.audience(), next.as_deref(), None);
     let mut response = (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
         body,
     )
         .into_response();
@@ -352,7 +430,9 @@ async fn login_page(
 
 /// # `GET /passports/nonce`
 async fn nonce(State(app): State<PassportApp>) -> Response {
-    let mut response = Json(json!({"nonce": app.access.nonce(), "audience": app.access.audience()})).into_response();
+    let mut response =
+        Json(json!({"nonce": app.access.nonce(), "audience": app.access.audience()}))
+            .into_response();
     common_headers(&mut response, true);
     response
 }
@@ -365,7 +445,11 @@ struct SessionRequest {
 }
 
 fn session_cookie(app: &PassportApp, token: &str, max_age: i64) -> HeaderValue {
-    let secure = if app.service.public_base().scheme() == "https" { "; Secure" } else { "" };
+    let secure = if app.service.public_base().scheme() == "https" {
+        "; Secure"
+    } else {
+        ""
+    };
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
     ))
@@ -373,7 +457,11 @@ fn session_cookie(app: &PassportApp, token: &str, max_age: i64) -> HeaderValue {
 }
 
 /// # `POST /passports/session`
-async fn open_session(State(app): State<PassportApp>, headers: HeaderMap, body: axum::body::Bytes) -> Result<Response, HttpError> {
+async fn open_session(
+    State(app): State<PassportApp>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, HttpError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -390,12 +478,15 @@ async fn open_session(State(app): State<PassportApp>, headers: HeaderMap, body: 
             }
         }
         SessionRequest {
-            presentation: presentation
-                .ok_or_else(|| HttpError::BadRequest("expected the form field presentation".into()))?,
+            presentation: presentation.ok_or_else(|| {
+                HttpError::BadRequest("expected the form field presentation".into())
+            })?,
             next,
         }
     } else {
-        serde_json::from_slice(&body).map_err(|_| HttpError::BadRequest("expected {\"presentation\": \"<vp+jwt>\"}".into()))?
+        serde_json::from_slice(&body).map_err(|_| {
+            HttpError::BadRequest("expected {\"presentation\": \"<vp+jwt>\"}".into())
+        })?
     };
     let session = app.access.login(request.presentation.trim()).await?;
     let max_age = crate::access::SESSION_LIFETIME.num_seconds();
@@ -427,6 +518,8 @@ async fn logout(State(app): State<PassportApp>, headers: HeaderMap) -> Result<Re
         app.access.logout(&token).await?;
     }
     let mut response = Redirect::to("/passports/login").into_response();
-    response.headers_mut().insert(header::SET_COOKIE, session_cookie(&app, "", 0));
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&app, "", 0));
     Ok(response)
 }

@@ -22,13 +22,21 @@ pub const MAX_IDENTIFIER_LEN: usize = 50;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum IdentifierError {
-    #[error("a battery identifier has three parts, issuing agency:company:serial, e.g. LA:TSUNAGU:PACK-0001")]
+    #[error(
+        "a battery identifier has three parts, issuing agency:company:serial, e.g. LA:TSUNAGU:PACK-0001"
+    )]
     Parts,
-    #[error("the issuing agency code must be one digit (GS1) or one to three capital letters and digits starting with a letter")]
+    #[error(
+        "the issuing agency code must be one digit (GS1) or one to three capital letters and digits starting with a letter"
+    )]
     AgencyCode,
-    #[error("the {part} may hold only capital letters A-Z, digits, '-' and '.', and must not be empty")]
+    #[error(
+        "the {part} may hold only capital letters A-Z, digits, '-' and '.', and must not be empty"
+    )]
     Characters { part: &'static str },
-    #[error("the identifier is {len} characters long; ISO/IEC 15459 allows at most {MAX_IDENTIFIER_LEN}")]
+    #[error(
+        "the identifier is {len} characters long; ISO/IEC 15459 allows at most {MAX_IDENTIFIER_LEN}"
+    )]
     TooLong { len: usize },
     #[error("a passport identifier is a UUID, urn:uuid:xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx")]
     PassportId,
@@ -51,7 +59,11 @@ fn is_item_char(c: char) -> bool {
 }
 
 impl BatteryIdentifier {
-    pub fn new(agency: &str, company: &str, serial: &str) -> Result<BatteryIdentifier, IdentifierError> {
+    pub fn new(
+        agency: &str,
+        company: &str,
+        serial: &str,
+    ) -> Result<BatteryIdentifier, IdentifierError> {
         let agency_ok = match agency.as_bytes() {
             [d] if d.is_ascii_digit() => true,
             [first, rest @ ..] if first.is_ascii_uppercase() && rest.len() <= 2 => rest
@@ -222,10 +234,16 @@ mod tests {
     #[test]
     fn battery_identifiers_parse_format_and_refuse() {
         let id = BatteryIdentifier::parse("LA:TSUNAGU:PACK-0001").unwrap();
-        assert_eq!((id.agency(), id.company(), id.serial()), ("LA", "TSUNAGU", "PACK-0001"));
+        assert_eq!(
+            (id.agency(), id.company(), id.serial()),
+            ("LA", "TSUNAGU", "PACK-0001")
+        );
         assert_eq!(id.to_string(), "LA:TSUNAGU:PACK-0001");
         assert_eq!(id.label_form(), "25SLATSUNAGUPACK-0001");
-        assert_eq!(BatteryIdentifier::parse("0:4512345:SN.1").unwrap().agency(), "0");
+        assert_eq!(
+            BatteryIdentifier::parse("0:4512345:SN.1").unwrap().agency(),
+            "0"
+        );
 
         let refused = [
             ("LA:TSUNAGU", IdentifierError::Parts),
@@ -234,13 +252,37 @@ mod tests {
             ("LAXX:TSUNAGU:PACK", IdentifierError::AgencyCode),
             ("la:TSUNAGU:PACK", IdentifierError::AgencyCode),
             (":TSUNAGU:PACK", IdentifierError::AgencyCode),
-            ("LA:tsunagu:PACK", IdentifierError::Characters { part: "company identification number" }),
-            ("LA:TSUNAGU:", IdentifierError::Characters { part: "serial number" }),
-            ("LA:TSUNAGU:PACK 1", IdentifierError::Characters { part: "serial number" }),
-            ("LA:TSUNAGU:<script>", IdentifierError::Characters { part: "serial number" }),
+            (
+                "LA:tsunagu:PACK",
+                IdentifierError::Characters {
+                    part: "company identification number",
+                },
+            ),
+            (
+                "LA:TSUNAGU:",
+                IdentifierError::Characters {
+                    part: "serial number",
+                },
+            ),
+            (
+                "LA:TSUNAGU:PACK 1",
+                IdentifierError::Characters {
+                    part: "serial number",
+                },
+            ),
+            (
+                "LA:TSUNAGU:<script>",
+                IdentifierError::Characters {
+                    part: "serial number",
+                },
+            ),
         ];
         for (text, expected) in refused {
-            assert_eq!(BatteryIdentifier::parse(text).unwrap_err(), expected, "{text}");
+            assert_eq!(
+                BatteryIdentifier::parse(text).unwrap_err(),
+                expected,
+                "{text}"
+            );
         }
         let long = format!("LA:TSUNAGU:{}", "9".repeat(42));
         assert_eq!(
@@ -265,7 +307,11 @@ mod tests {
     fn qr_codes_are_svg_and_png() {
         let url = "https://passport.example/passports/6f1f9a4e-1c9b-4d8e-9f55-2a8f3c1d7e01";
         let svg = qr_svg(url).unwrap();
-        assert!(svg.starts_with("<?xml") && svg.contains("<svg"), "{}", &svg[..80]);
+        assert!(
+            svg.starts_with("<?xml") && svg.contains("<svg"),
+            "{}",
+            &svg[..80]
+        );
         let png = qr_png(url).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
         // Decode it again: square, and the quiet zone is white.

@@ -39,14 +39,14 @@ pub use html::Lang;
 pub use http::{HttpError, PassportApp, SESSION_COOKIE, passport_router};
 pub use lifecycle::{LifecycleError, LifecycleEvent, Outcome, transition};
 pub use service::{
-    Clock, DynamicReading, NO_PREDECESSOR, NegativeEvent, PassportService, ServiceError, StoredPassport,
-    SystemClock,
+    Clock, DynamicReading, NO_PREDECESSOR, NegativeEvent, PassportService, ServiceError,
+    StoredPassport, SystemClock,
 };
 
 pub use attributes::{AccessGroup, Attribute, AttributeTable, Level, Nature, TableError};
 pub use demo::{
-    DEMO_BATTERY_ID, DEMO_OPERATOR_BPNL, DEMO_PLANT_BPNA, install_demo_battery, carbon_footprint_entries, demo_battery_pass_json,
-    demo_carbon_footprint, lifecycle_label,
+    DEMO_BATTERY_ID, DEMO_OPERATOR_BPNL, DEMO_PLANT_BPNA, carbon_footprint_entries,
+    demo_battery_pass_json, demo_carbon_footprint, install_demo_battery, lifecycle_label,
 };
 pub use identifier::{
     BatteryIdentifier, IdentifierError, MAX_IDENTIFIER_LEN, PassportId, qr_png, qr_svg,

@@ -110,7 +110,11 @@ mod tests {
                     Ok(Outcome::End) => "ends".to_owned(),
                     Err(_) => "refused".to_owned(),
                 };
-                lines.push(format!("{:>14} {:>13} -> {outcome}", from.as_str(), event.as_str()));
+                lines.push(format!(
+                    "{:>14} {:>13} -> {outcome}",
+                    from.as_str(),
+                    event.as_str()
+                ));
             }
         }
         let expected = "\

@@ -239,7 +239,11 @@ fn check(document: &Map<String, Value>) -> Result<(), ModelError> {
     let root = Value::Object(document.clone());
     let get = |pointer: &str| root.pointer(pointer);
 
-    require_uuid(get("/metadata/passportIdentifier"), "/metadata/passportIdentifier", true)?;
+    require_uuid(
+        get("/metadata/passportIdentifier"),
+        "/metadata/passportIdentifier",
+        true,
+    )?;
     require_uuid(get("/metadata/predecessor"), "/metadata/predecessor", false)?;
     require_enum(
         get("/metadata/status"),
@@ -260,7 +264,11 @@ fn check(document: &Map<String, Value>) -> Result<(), ModelError> {
         &["SLI", "LMT", "EV", "industrial", "portable", "incorporated"],
         true,
     )?;
-    require_string(get("/identification/chemistry"), "/identification/chemistry", true)?;
+    require_string(
+        get("/identification/chemistry"),
+        "/identification/chemistry",
+        true,
+    )?;
     for pointer in [
         "/metadata/issueDate",
         "/metadata/expirationDate",
@@ -271,7 +279,12 @@ fn check(document: &Map<String, Value>) -> Result<(), ModelError> {
     ] {
         require_date(get(pointer), pointer)?;
     }
-    require_bpn(get("/metadata/economicOperatorId"), "/metadata/economicOperatorId", "BPNL", false)?;
+    require_bpn(
+        get("/metadata/economicOperatorId"),
+        "/metadata/economicOperatorId",
+        "BPNL",
+        false,
+    )?;
     require_bpn(
         get("/operation/manufacturer/manufacturer"),
         "/operation/manufacturer/manufacturer",
@@ -285,7 +298,9 @@ fn check(document: &Map<String, Value>) -> Result<(), ModelError> {
                 let value = entry.get("value");
                 match value.and_then(Value::as_f64) {
                     Some(v) if v >= 0.0 && v.is_finite() => {}
-                    Some(_) => return Err(invalid(&format!("{base}/value"), "must not be negative")),
+                    Some(_) => {
+                        return Err(invalid(&format!("{base}/value"), "must not be negative"));
+                    }
                     None => return Err(invalid(&format!("{base}/value"), "a number is required")),
                 }
                 require_string(entry.get("lifecycle"), &format!("{base}/lifecycle"), true)?;
@@ -293,7 +308,12 @@ fn check(document: &Map<String, Value>) -> Result<(), ModelError> {
                 require_string(entry.get("unit"), &format!("{base}/unit"), true)?;
             }
         }
-        Some(_) => return Err(invalid("/sustainability/carbonFootprint", "must be an array")),
+        Some(_) => {
+            return Err(invalid(
+                "/sustainability/carbonFootprint",
+                "must be an array",
+            ));
+        }
         None => {
             return Err(invalid(
                 "/sustainability/carbonFootprint",
@@ -305,7 +325,10 @@ fn check(document: &Map<String, Value>) -> Result<(), ModelError> {
         let pointer = format!("/materials/active/{material}/recycled");
         require_share(get(&pointer), &pointer)?;
     }
-    require_share(get("/materials/hazardous/lead/recycled"), "/materials/hazardous/lead/recycled")?;
+    require_share(
+        get("/materials/hazardous/lead/recycled"),
+        "/materials/hazardous/lead/recycled",
+    )?;
     if let Some(Value::Array(entries)) = get("/materials/composition") {
         for (index, entry) in entries.iter().enumerate() {
             for field in ["recycled", "renewable"] {
@@ -437,14 +460,42 @@ mod tests {
     #[test]
     fn bad_documents_are_refused_with_the_field() {
         let cases: Vec<(&str, Value, &str)> = vec![
-            ("/specVersion", json!("urn:io.catenax.battery.battery_pass:5.0.0"), "/specVersion"),
-            ("/metadata/passportIdentifier", json!("nope"), "/metadata/passportIdentifier"),
+            (
+                "/specVersion",
+                json!("urn:io.catenax.battery.battery_pass:5.0.0"),
+                "/specVersion",
+            ),
+            (
+                "/metadata/passportIdentifier",
+                json!("nope"),
+                "/metadata/passportIdentifier",
+            ),
             ("/metadata/status", json!("live"), "/metadata/status"),
-            ("/sustainability/status", json!("broken"), "/sustainability/status"),
-            ("/operation/manufacturer/manufacturer", json!("ACME"), "/operation/manufacturer/manufacturer"),
-            ("/metadata/issueDate", json!("30.11.2026"), "/metadata/issueDate"),
-            ("/materials/active/nickel/recycled", json!(120.0), "/materials/active/nickel/recycled"),
-            ("/sustainability/carbonFootprint/0/value", json!(-1.0), "/sustainability/carbonFootprint/0/value"),
+            (
+                "/sustainability/status",
+                json!("broken"),
+                "/sustainability/status",
+            ),
+            (
+                "/operation/manufacturer/manufacturer",
+                json!("ACME"),
+                "/operation/manufacturer/manufacturer",
+            ),
+            (
+                "/metadata/issueDate",
+                json!("30.11.2026"),
+                "/metadata/issueDate",
+            ),
+            (
+                "/materials/active/nickel/recycled",
+                json!(120.0),
+                "/materials/active/nickel/recycled",
+            ),
+            (
+                "/sustainability/carbonFootprint/0/value",
+                json!(-1.0),
+                "/sustainability/carbonFootprint/0/value",
+            ),
         ];
         for (pointer, value, expected) in cases {
             let mut document = minimal();
@@ -454,7 +505,10 @@ mod tests {
         }
         let mut document = minimal();
         document.as_object_mut().unwrap().remove("handling");
-        assert_eq!(BatteryPass::from_json(document).unwrap_err().pointer, "/handling");
+        assert_eq!(
+            BatteryPass::from_json(document).unwrap_err().pointer,
+            "/handling"
+        );
         assert!(BatteryPass::from_json(json!([])).is_err());
     }
 

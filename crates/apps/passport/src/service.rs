@@ -219,7 +219,11 @@ impl PassportService {
     /// service sets the passport identifier, status `approved`, version, dates, the battery
     /// identifier and the battery state `original`). Refused when the battery already has a
     /// current passport or the document is invalid.
-    pub async fn issue(&self, battery: &BatteryIdentifier, content: Value) -> Result<StoredPassport> {
+    pub async fn issue(
+        &self,
+        battery: &BatteryIdentifier,
+        content: Value,
+    ) -> Result<StoredPassport> {
         if let Some(current) = self.resolve(battery).await? {
             if current.is_current() {
                 return Err(ServiceError::Duplicate(battery.to_string()));
@@ -246,10 +250,15 @@ impl PassportService {
         // The schema also requires a backup reference. Where the operator keeps no backup
         // copy elsewhere (Art. 77(4)), it names the public address.
         if content.pointer("/metadata/backupReference").is_none() {
-            put(&mut content, "/metadata/backupReference", json!(self.public_url(id)))?;
+            put(
+                &mut content,
+                "/metadata/backupReference",
+                json!(self.public_url(id)),
+            )?;
         }
         let pass = BatteryPass::from_json(content)?;
-        self.insert(id, battery, pass, None, now, json!({"event": "issued"})).await
+        self.insert(id, battery, pass, None, now, json!({"event": "issued"}))
+            .await
     }
 
     async fn insert(
@@ -271,13 +280,22 @@ impl PassportService {
             ended_at: None,
             last_reading_at: None,
         };
-        let body = serde_json::to_value(&record).map_err(|_| ServiceError::Corrupt(id.to_string()))?;
+        let body =
+            serde_json::to_value(&record).map_err(|_| ServiceError::Corrupt(id.to_string()))?;
         self.inner
             .store
-            .insert_document(PASSPORTS, &id.to_string(), Some(&battery.to_string()), &body, now.timestamp_millis())
+            .insert_document(
+                PASSPORTS,
+                &id.to_string(),
+                Some(&battery.to_string()),
+                &body,
+                now.timestamp_millis(),
+            )
             .await?;
         self.journal(id, event, now).await?;
-        self.passport(id).await?.ok_or_else(|| ServiceError::NotFound(id.to_string()))
+        self.passport(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(id.to_string()))
     }
 
     async fn journal(&self, id: PassportId, mut event: Value, at: DateTime<Utc>) -> Result<()> {
@@ -290,7 +308,12 @@ impl PassportService {
     }
 
     pub async fn passport(&self, id: PassportId) -> Result<Option<StoredPassport>> {
-        let Some(document) = self.inner.store.document(PASSPORTS, &id.to_string()).await? else {
+        let Some(document) = self
+            .inner
+            .store
+            .document(PASSPORTS, &id.to_string())
+            .await?
+        else {
             return Ok(None);
         };
         stored(id, document.version, document.body).map(Some)
@@ -329,7 +352,11 @@ impl PassportService {
 
     /// The view of `id` for `group`: the signed passport presented with the disclosures the
     /// group may see, verified and checked against the attribute table.
-    pub async fn view(&self, id: PassportId, group: AccessGroup) -> Result<Option<(StoredPassport, PassportView)>> {
+    pub async fn view(
+        &self,
+        id: PassportId,
+        group: AccessGroup,
+    ) -> Result<Option<(StoredPassport, PassportView)>> {
         let Some(passport) = self.passport(id).await? else {
             return Ok(None);
         };
@@ -340,7 +367,13 @@ impl PassportService {
     pub fn view_of(&self, passport: &StoredPassport, group: AccessGroup) -> Result<PassportView> {
         let presentation = passport.signed.present(group)?;
         let now = self.now();
-        Ok(open_view(presentation, group, &self.signing_jwk(), self.inner.table, now)?)
+        Ok(open_view(
+            presentation,
+            group,
+            &self.signing_jwk(),
+            self.inner.table,
+            now,
+        )?)
     }
 
     /// The operator's active public key, which verifies what the service signs.
@@ -352,13 +385,19 @@ impl PassportService {
     /// the passport, keeps the reading in the history and re-signs. Refused: a passport that
     /// is superseded or ended, percentages outside 0 to 100, negative quantities, a cycle
     /// count below the last one, a reading older than the last.
-    pub async fn record_reading(&self, id: PassportId, reading: DynamicReading) -> Result<StoredPassport> {
+    pub async fn record_reading(
+        &self,
+        id: PassportId,
+        reading: DynamicReading,
+    ) -> Result<StoredPassport> {
         let (mut record, version) = self.passport_record(id).await?;
         current(&record)?;
         let now = self.now();
         let at = reading.at.unwrap_or(now);
         if at > now + chrono::Duration::minutes(5) {
-            return Err(ServiceError::InvalidReading("the reading is from the future".into()));
+            return Err(ServiceError::InvalidReading(
+                "the reading is from the future".into(),
+            ));
         }
         if record.last_reading_at.is_some_and(|last| at < last) {
             return Err(ServiceError::InvalidReading(
@@ -369,9 +408,11 @@ impl PassportService {
         let time = json!(timestamp(at));
         let percent = |name: &str, value: Option<f64>| -> Result<Option<f64>> {
             match value {
-                Some(v) if !(0.0..=100.0).contains(&v) || !v.is_finite() => Err(
-                    ServiceError::InvalidReading(format!("{name} must be a percentage from 0 to 100")),
-                ),
+                Some(v) if !(0.0..=100.0).contains(&v) || !v.is_finite() => {
+                    Err(ServiceError::InvalidReading(format!(
+                        "{name} must be a percentage from 0 to 100"
+                    )))
+                }
                 other => Ok(other),
             }
         };
@@ -384,13 +425,25 @@ impl PassportService {
             }
         };
         if let Some(soc) = percent("state of charge", reading.state_of_charge)? {
-            pass.set("/performance/dynamic/stateOfCharge", json!({"value": soc, "time": time}))?;
+            pass.set(
+                "/performance/dynamic/stateOfCharge",
+                json!({"value": soc, "time": time}),
+            )?;
         }
-        if let Some(soce) = percent("state of certified energy", reading.state_of_certified_energy)? {
-            pass.set("/performance/dynamic/energy/soce", json!({"value": soce, "time": time}))?;
+        if let Some(soce) = percent(
+            "state of certified energy",
+            reading.state_of_certified_energy,
+        )? {
+            pass.set(
+                "/performance/dynamic/energy/soce",
+                json!({"value": soce, "time": time}),
+            )?;
         }
         if let Some(capacity) = quantity("remaining capacity", reading.remaining_capacity_ah)? {
-            pass.set("/performance/dynamic/capacity/capacity", json!({"value": capacity, "time": time}))?;
+            pass.set(
+                "/performance/dynamic/capacity/capacity",
+                json!({"value": capacity, "time": time}),
+            )?;
             if let Some(rated) = pass
                 .as_json()
                 .get("performance")
@@ -399,11 +452,17 @@ impl PassportService {
                 .filter(|r| *r > 0.0)
             {
                 let fade = ((1.0 - capacity / rated) * 100.0).clamp(0.0, 100.0);
-                pass.set("/performance/dynamic/capacity/fade", json!({"value": round2(fade), "time": time}))?;
+                pass.set(
+                    "/performance/dynamic/capacity/fade",
+                    json!({"value": round2(fade), "time": time}),
+                )?;
             }
         }
         if let Some(energy) = quantity("remaining energy", reading.remaining_energy_kwh)? {
-            pass.set("/performance/dynamic/energy/remaining", json!({"value": energy, "time": time}))?;
+            pass.set(
+                "/performance/dynamic/energy/remaining",
+                json!({"value": energy, "time": time}),
+            )?;
         }
         if let Some(cycles) = reading.full_cycles {
             let last = pass
@@ -417,7 +476,10 @@ impl PassportService {
                     "full cycles cannot go down (last {last}, now {cycles})"
                 )));
             }
-            pass.set("/performance/dynamic/fullCycles", json!({"value": cycles, "time": time}))?;
+            pass.set(
+                "/performance/dynamic/fullCycles",
+                json!({"value": cycles, "time": time}),
+            )?;
         }
         if let Some(event) = &reading.negative_event {
             if event.kind.trim().is_empty() || event.kind.chars().count() > 100 {
@@ -428,13 +490,18 @@ impl PassportService {
             let report = Url::parse(&event.report_url)
                 .ok()
                 .filter(|u| matches!(u.scheme(), "https" | "http"))
-                .ok_or_else(|| ServiceError::InvalidReading("the event report must be an http(s) URL".into()))?;
+                .ok_or_else(|| {
+                    ServiceError::InvalidReading("the event report must be an http(s) URL".into())
+                })?;
             pass.set(
                 "/performance/dynamic/negativeEvents/-",
                 json!({"contentType": "URL", "header": event.kind, "content": report.as_str()}),
             )?;
         }
-        pass.set("/metadata/lastModification", json!(now.format("%Y-%m-%d").to_string()))?;
+        pass.set(
+            "/metadata/lastModification",
+            json!(now.format("%Y-%m-%d").to_string()),
+        )?;
         record.signed = self.sign(&pass)?;
         record.pass = pass.into_value();
         record.last_reading_at = Some(at);
@@ -446,15 +513,31 @@ impl PassportService {
             .store
             .append_journal(&stream(id), &event, now.timestamp_millis())
             .await?;
-        self.passport(id).await?.ok_or_else(|| ServiceError::NotFound(id.to_string()))
+        self.passport(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(id.to_string()))
     }
 
-    async fn replace(&self, id: PassportId, version: i64, record: &PassportRecord, now: DateTime<Utc>) -> Result<i64> {
-        let body = serde_json::to_value(record).map_err(|_| ServiceError::Corrupt(id.to_string()))?;
+    async fn replace(
+        &self,
+        id: PassportId,
+        version: i64,
+        record: &PassportRecord,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        let body =
+            serde_json::to_value(record).map_err(|_| ServiceError::Corrupt(id.to_string()))?;
         Ok(self
             .inner
             .store
-            .update_document(PASSPORTS, &id.to_string(), version, Some(&record.battery), &body, now.timestamp_millis())
+            .update_document(
+                PASSPORTS,
+                &id.to_string(),
+                version,
+                Some(&record.battery),
+                &body,
+                now.timestamp_millis(),
+            )
             .await?)
     }
 
@@ -468,7 +551,9 @@ impl PassportService {
             after = last.seq;
             for entry in &entries {
                 if entry.body.get("event").and_then(Value::as_str) == Some("reading") {
-                    if let Ok(reading) = serde_json::from_value::<DynamicReading>(entry.body.clone()) {
+                    if let Ok(reading) =
+                        serde_json::from_value::<DynamicReading>(entry.body.clone())
+                    {
                         readings.push(reading);
                     }
                 }
@@ -507,8 +592,15 @@ impl PassportService {
                 record.signed = self.sign(&pass)?;
                 record.pass = pass.into_value();
                 self.replace(id, version, &record, now).await?;
-                self.journal(id, json!({"event": event.as_str(), "state": state.as_str()}), now).await?;
-                self.passport(id).await?.ok_or_else(|| ServiceError::NotFound(id.to_string()))
+                self.journal(
+                    id,
+                    json!({"event": event.as_str(), "state": state.as_str()}),
+                    now,
+                )
+                .await?;
+                self.passport(id)
+                    .await?
+                    .ok_or_else(|| ServiceError::NotFound(id.to_string()))
             }
             Outcome::End => {
                 pass.set("/metadata/status", json!("expired"))?;
@@ -517,10 +609,16 @@ impl PassportService {
                 record.pass = pass.into_value();
                 record.ended_at = Some(now);
                 self.replace(id, version, &record, now).await?;
-                self.journal(id, json!({"event": event.as_str()}), now).await?;
-                self.passport(id).await?.ok_or_else(|| ServiceError::NotFound(id.to_string()))
+                self.journal(id, json!({"event": event.as_str()}), now)
+                    .await?;
+                self.passport(id)
+                    .await?
+                    .ok_or_else(|| ServiceError::NotFound(id.to_string()))
             }
-            Outcome::Successor(state) => self.succeed(id, record, version, pass, state, event, now).await,
+            Outcome::Successor(state) => {
+                self.succeed(id, record, version, pass, state, event, now)
+                    .await
+            }
         }
     }
 
@@ -556,13 +654,29 @@ impl PassportService {
         // The successor first: if the old passport changed meanwhile, the successor is
         // removed again and nothing has changed.
         let created = self
-            .insert(new_id, &battery, successor, Some(id), now, json!({"event": "issued", "predecessor": id.urn(), "cause": event.as_str()}))
+            .insert(
+                new_id,
+                &battery,
+                successor,
+                Some(id),
+                now,
+                json!({"event": "issued", "predecessor": id.urn(), "cause": event.as_str()}),
+            )
             .await?;
         if let Err(error) = self.replace(id, version, &record, now).await {
-            let _ = self.inner.store.delete_document(PASSPORTS, &new_id.to_string()).await;
+            let _ = self
+                .inner
+                .store
+                .delete_document(PASSPORTS, &new_id.to_string())
+                .await;
             return Err(error);
         }
-        self.journal(id, json!({"event": event.as_str(), "successor": new_id.urn()}), now).await?;
+        self.journal(
+            id,
+            json!({"event": event.as_str(), "successor": new_id.urn()}),
+            now,
+        )
+        .await?;
         Ok(created)
     }
 }

@@ -129,7 +129,12 @@ pub fn open_view(
     table: &AttributeTable,
     now: DateTime<Utc>,
 ) -> Result<PassportView, SignError> {
-    let verified = verify_sd_jwt(&presentation, issuer_key, &SdJwtExpectations::default(), now)?;
+    let verified = verify_sd_jwt(
+        &presentation,
+        issuer_key,
+        &SdJwtExpectations::default(),
+        now,
+    )?;
     let passport = verified
         .claims
         .get(PASSPORT_CLAIM)
@@ -183,14 +188,28 @@ mod tests {
         let (signed, key) = signed();
         let table = AttributeTable::bundled();
         let view = |group| {
-            open_view(signed.present(group).unwrap(), group, &key.public_jwk(), table, now())
-                .unwrap()
-                .passport
+            open_view(
+                signed.present(group).unwrap(),
+                group,
+                &key.public_jwk(),
+                table,
+                now(),
+            )
+            .unwrap()
+            .passport
         };
         let public = view(AccessGroup::Public);
         assert!(public.pointer("/identification/chemistry").is_some());
-        assert!(public.pointer("/materials/composition/0/renewable").is_some());
-        assert!(public.pointer("/performance/rated/capacity/value").is_some());
+        assert!(
+            public
+                .pointer("/materials/composition/0/renewable")
+                .is_some()
+        );
+        assert!(
+            public
+                .pointer("/performance/rated/capacity/value")
+                .is_some()
+        );
         for hidden in [
             "/performance/dynamic",
             "/sustainability/status",
@@ -201,14 +220,29 @@ mod tests {
             "/performance/rated/testReport",
             "/performance/rated/selfDischargingRate",
         ] {
-            assert!(public.pointer(hidden).is_none(), "public view shows {hidden}");
+            assert!(
+                public.pointer(hidden).is_none(),
+                "public view shows {hidden}"
+            );
         }
         let interested = view(AccessGroup::LegitimateInterest);
-        assert!(interested.pointer("/performance/dynamic/stateOfCharge").is_some());
+        assert!(
+            interested
+                .pointer("/performance/dynamic/stateOfCharge")
+                .is_some()
+        );
         assert_eq!(interested["sustainability"]["status"], "original");
-        assert!(interested.pointer("/conformity/resultOfTestReport").is_none());
+        assert!(
+            interested
+                .pointer("/conformity/resultOfTestReport")
+                .is_none()
+        );
         let authorities = view(AccessGroup::Authorities);
-        assert!(authorities.pointer("/conformity/resultOfTestReport").is_some());
+        assert!(
+            authorities
+                .pointer("/conformity/resultOfTestReport")
+                .is_some()
+        );
         // The authorities' view is the whole passport.
         let full = crate::demo::demo_battery_pass_json(
             "urn:uuid:6f1f9a4e-1c9b-4d8e-9f55-2a8f3c1d7e01",
@@ -225,7 +259,10 @@ mod tests {
         let parsed = SdJwt::parse(&public).unwrap();
         for disclosure in parsed.disclosures() {
             let text = disclosure.value().to_string();
-            assert!(!text.contains("nb-test-report"), "authority document disclosed");
+            assert!(
+                !text.contains("nb-test-report"),
+                "authority document disclosed"
+            );
             assert!(!text.contains("stateOfCharge"), "dynamic data disclosed");
         }
         // Nor does the signed JWT itself, in clear.
@@ -246,7 +283,9 @@ mod tests {
             now(),
         )
         .unwrap_err();
-        assert!(matches!(error, SignError::Leak(ref fields) if fields.contains(&"/performance/dynamic".to_owned())));
+        assert!(
+            matches!(error, SignError::Leak(ref fields) if fields.contains(&"/performance/dynamic".to_owned()))
+        );
     }
 
     #[test]

@@ -23,7 +23,10 @@ fn missing_prerequisite(browser_dir: &Path) -> Option<String> {
         return Some("node not found (apt-get install nodejs npm)".into());
     }
     if !browser_dir.join("node_modules/playwright-core").is_dir() {
-        return Some(format!("playwright-core not installed (npm ci in {})", browser_dir.display()));
+        return Some(format!(
+            "playwright-core not installed (npm ci in {})",
+            browser_dir.display()
+        ));
     }
     None
 }
@@ -48,8 +51,15 @@ async fn chromium_shows_the_passport_page() {
 
     // The presentation the script pastes into the login form: a recycler's.
     let recycler = world.participant("browser-recycler", 31);
-    let credentials = world.credentials(&recycler, true, &["recycler"], &world.scheme(), common::SCHEME_DID);
-    let presentation = world.presentation(&recycler, &credentials, &base, &world.app.access.nonce());
+    let credentials = world.credentials(
+        &recycler,
+        true,
+        &["recycler"],
+        &world.scheme(),
+        common::SCHEME_DID,
+    );
+    let presentation =
+        world.presentation(&recycler, &credentials, &base, &world.app.access.nonce());
 
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("passport-browser");
     std::fs::create_dir_all(&shots).unwrap();
@@ -70,8 +80,15 @@ async fn chromium_shows_the_passport_page() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     eprintln!("{stdout}{stderr}");
     server.abort();
-    assert!(output.status.success(), "browser checks failed:\n{stdout}\n{stderr}");
-    for shot in ["passport-en.png", "passport-ja.png", "passport-legitimate-interest.png"] {
+    assert!(
+        output.status.success(),
+        "browser checks failed:\n{stdout}\n{stderr}"
+    );
+    for shot in [
+        "passport-en.png",
+        "passport-ja.png",
+        "passport-legitimate-interest.png",
+    ] {
         let bytes = std::fs::read(shots.join(shot)).unwrap();
         assert_eq!(&bytes[..4], b"\x89PNG", "{shot}");
     }

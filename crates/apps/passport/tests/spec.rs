@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::Value;
 use tsunagu_passport::{
-    AccessGroup, AttributeTable, BatteryPass, DynamicReading, LifecycleEvent, Level, Nature,
+    AccessGroup, AttributeTable, BatteryPass, DynamicReading, Level, LifecycleEvent, Nature,
     install_demo_battery,
 };
 
@@ -50,7 +50,9 @@ fn read_json(path: &Path) -> Value {
 
 #[tokio::test]
 async fn every_emitted_passport_validates_against_the_official_schema() {
-    let Some(spec) = tsunagu_testkit::require_spec() else { return };
+    let Some(spec) = tsunagu_testkit::require_spec() else {
+        return;
+    };
     let schema = read_json(&spec.join(ASPECT_DIR).join("BatteryPass-schema.json"));
     let full = validator(&schema);
     let partial = validator(&without_required(&schema));
@@ -59,12 +61,27 @@ async fn every_emitted_passport_validates_against_the_official_schema() {
     let service = &world.app.service;
     let demo = install_demo_battery(service).await.unwrap();
     service
-        .record_reading(demo.id, DynamicReading { state_of_charge: Some(55.5), ..Default::default() })
+        .record_reading(
+            demo.id,
+            DynamicReading {
+                state_of_charge: Some(55.5),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
-    let successor = service.apply(demo.id, LifecycleEvent::Repurpose).await.unwrap();
-    service.apply(successor.id, LifecycleEvent::Discard).await.unwrap();
-    service.apply(successor.id, LifecycleEvent::Recycle).await.unwrap();
+    let successor = service
+        .apply(demo.id, LifecycleEvent::Repurpose)
+        .await
+        .unwrap();
+    service
+        .apply(successor.id, LifecycleEvent::Discard)
+        .await
+        .unwrap();
+    service
+        .apply(successor.id, LifecycleEvent::Recycle)
+        .await
+        .unwrap();
 
     let mut checked = 0;
     for id in [demo.id, successor.id] {
@@ -74,7 +91,11 @@ async fn every_emitted_passport_validates_against_the_official_schema() {
         for group in AccessGroup::ALL {
             let (_, view) = service.view(id, group).await.unwrap().unwrap();
             let problems = errors(&partial, &view.passport);
-            assert!(problems.is_empty(), "{} view of {id}: {problems:#?}", group.as_str());
+            assert!(
+                problems.is_empty(),
+                "{} view of {id}: {problems:#?}",
+                group.as_str()
+            );
             if group == AccessGroup::Authorities {
                 assert!(errors(&full, &view.passport).is_empty());
             } else {
@@ -86,36 +107,54 @@ async fn every_emitted_passport_validates_against_the_official_schema() {
     }
     assert_eq!(checked, 6);
     // The check can fail: a passport with a wrong enumeration value does not validate.
-    let mut broken = service.passport(demo.id).await.unwrap().unwrap().pass.to_value();
+    let mut broken = service
+        .passport(demo.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .pass
+        .to_value();
     broken["identification"]["category"] = Value::String("car".into());
     assert!(!errors(&full, &broken).is_empty());
 }
 
 #[test]
 fn the_official_example_parses_and_validates() {
-    let Some(spec) = tsunagu_testkit::require_spec() else { return };
+    let Some(spec) = tsunagu_testkit::require_spec() else {
+        return;
+    };
     let example = read_json(&spec.join(ASPECT_DIR).join("BatteryPass.example.json"));
     let schema = read_json(&spec.join(ASPECT_DIR).join("BatteryPass-schema.json"));
     assert!(errors(&validator(&schema), &example).is_empty());
     let pass = BatteryPass::from_json(example).unwrap();
-    assert_eq!(pass.passport_identifier(), "urn:uuid:550e8400-e29b-41d4-a716-446655440000");
+    assert_eq!(
+        pass.passport_identifier(),
+        "urn:uuid:550e8400-e29b-41d4-a716-446655440000"
+    );
     // Every field of the example has an access group from the table, and the table gives
     // the example's dynamic data to the legitimate-interest group only.
     let table = AttributeTable::bundled();
     let above_public = table.fields_above(&pass.to_value(), AccessGroup::Public);
     assert!(above_public.contains(&"/performance/dynamic".to_owned()));
     assert!(above_public.contains(&"/sustainability/status".to_owned()));
-    assert!(table.fields_above(&pass.to_value(), AccessGroup::Authorities).is_empty());
+    assert!(
+        table
+            .fields_above(&pass.to_value(), AccessGroup::Authorities)
+            .is_empty()
+    );
 }
 
 /// The longlist's access rights, in our groups and Annex XIII points.
 fn longlist_group(text: &str) -> AccessGroup {
     match text.trim() {
         "Public" => AccessGroup::Public,
-        "persons with a legitimate interest" | "persons with a legitimate interest and the Commission" => {
+        "persons with a legitimate interest"
+        | "persons with a legitimate interest and the Commission" => {
             AccessGroup::LegitimateInterest
         }
-        "Notified bodies, market surveillance authorities and the Commission" => AccessGroup::Authorities,
+        "Notified bodies, market surveillance authorities and the Commission" => {
+            AccessGroup::Authorities
+        }
         other => panic!("unknown access right in the longlist: {other:?}"),
     }
 }
@@ -131,8 +170,12 @@ fn cited_points(reference: &str) -> Vec<String> {
         let chars: Vec<char> = s.chars().take(5).collect();
         let point = match chars.as_slice() {
             ['(', d, ')', ..] if d.is_ascii_digit() => Some(d.to_string()),
-            ['(', d, l, ')', ..] if d.is_ascii_digit() && l.is_ascii_lowercase() => Some(format!("{d}({l})")),
-            [d, '(', l, ')', ..] if d.is_ascii_digit() && l.is_ascii_lowercase() => Some(format!("{d}({l})")),
+            ['(', d, l, ')', ..] if d.is_ascii_digit() && l.is_ascii_lowercase() => {
+                Some(format!("{d}({l})"))
+            }
+            [d, '(', l, ')', ..] if d.is_ascii_digit() && l.is_ascii_lowercase() => {
+                Some(format!("{d}({l})"))
+            }
             _ => None,
         };
         points.extend(point);
@@ -142,7 +185,9 @@ fn cited_points(reference: &str) -> Vec<String> {
 
 #[test]
 fn the_attribute_table_agrees_with_the_longlist() {
-    let Some(spec) = tsunagu_testkit::require_spec() else { return };
+    let Some(spec) = tsunagu_testkit::require_spec() else {
+        return;
+    };
     let path = spec.join("batterypass/battery-passport-attribute-longlist-v1.2.csv");
     let mut reader = csv::Reader::from_path(path).unwrap();
     let table = AttributeTable::bundled();
@@ -151,11 +196,23 @@ fn the_attribute_table_agrees_with_the_longlist() {
         let record = record.unwrap();
         let number: u32 = record[0].trim().parse().unwrap();
         let name = record[8].trim();
-        let rows: Vec<_> = table.attributes().iter().filter(|a| a.longlist == Some(number)).collect();
-        assert_eq!(rows.len(), 1, "longlist attribute {number} ({name}) must have exactly one row");
+        let rows: Vec<_> = table
+            .attributes()
+            .iter()
+            .filter(|a| a.longlist == Some(number))
+            .collect();
+        assert_eq!(
+            rows.len(),
+            1,
+            "longlist attribute {number} ({name}) must have exactly one row"
+        );
         let row = rows[0];
         assert_eq!(row.name, name, "name of {number}");
-        assert_eq!(row.group, longlist_group(&record[15]), "access group of {number} {name}");
+        assert_eq!(
+            row.group,
+            longlist_group(&record[15]),
+            "access group of {number} {name}"
+        );
         let nature = match record[16].trim() {
             "Static" => Nature::Static,
             "Dynamic" => Nature::Dynamic,
@@ -170,7 +227,10 @@ fn the_attribute_table_agrees_with_the_longlist() {
         assert_eq!(row.level, level, "level of {number} {name}");
         let cited = cited_points(&record[12]);
         match &row.annex_xiii {
-            Some(point) => assert!(cited.contains(point), "{number} {name}: {point} is not among {cited:?}"),
+            Some(point) => assert!(
+                cited.contains(point),
+                "{number} {name}: {point} is not among {cited:?}"
+            ),
             None => assert!(
                 cited.iter().all(|p| !p.contains('(')) || cited.is_empty(),
                 "{number} {name}: the longlist cites {cited:?}"
@@ -181,12 +241,21 @@ fn the_attribute_table_agrees_with_the_longlist() {
         seen += 1;
     }
     assert_eq!(seen, 93);
-    assert_eq!(table.attributes().iter().filter(|a| a.longlist.is_some()).count(), 93);
+    assert_eq!(
+        table
+            .attributes()
+            .iter()
+            .filter(|a| a.longlist.is_some())
+            .count(),
+        93
+    );
 }
 
 #[test]
 fn every_table_pointer_names_a_field_of_the_schema() {
-    let Some(spec) = tsunagu_testkit::require_spec() else { return };
+    let Some(spec) = tsunagu_testkit::require_spec() else {
+        return;
+    };
     let schema = read_json(&spec.join(ASPECT_DIR).join("BatteryPass-schema.json"));
     let components = &schema["components"]["schemas"];
     // Follows a pointer through the schema's properties, `$ref`s and array items.
@@ -206,7 +275,9 @@ fn every_table_pointer_names_a_field_of_the_schema() {
                         Some(items) => resolve(items, components),
                         // `*` over an object's members: any of its properties.
                         None => {
-                            let properties = node["properties"].as_object().unwrap_or_else(|| panic!("{pointer}: no members at *"));
+                            let properties = node["properties"]
+                                .as_object()
+                                .unwrap_or_else(|| panic!("{pointer}: no members at *"));
                             resolve(properties.values().next().unwrap(), components)
                         }
                     }

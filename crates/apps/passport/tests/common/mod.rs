@@ -124,7 +124,8 @@ impl World {
     pub fn participant(&self, name: &str, seed: u8) -> Participant {
         let did = format!("did:web:{name}.example");
         let key = KeyPair::from_secret_bytes(&[seed; 32]);
-        let ring = KeyRing::with_active_key(KeyPair::from_secret_bytes(&[seed; 32]), self.clock.now());
+        let ring =
+            KeyRing::with_active_key(KeyPair::from_secret_bytes(&[seed; 32]), self.clock.now());
         self.resolver.insert(DidDocument::for_key_ring(
             &Did::parse(&did).unwrap(),
             &ring,
@@ -136,7 +137,14 @@ impl World {
 
     /// Credentials for `who`: membership (if `member`) and a role credential with `roles`,
     /// issued by `issuer` (the scheme operator unless a test forges them).
-    pub fn credentials(&self, who: &Participant, member: bool, roles: &[&str], issuer: &KeyPair, issuer_did: &str) -> Vec<String> {
+    pub fn credentials(
+        &self,
+        who: &Participant,
+        member: bool,
+        roles: &[&str],
+        issuer: &KeyPair,
+        issuer_did: &str,
+    ) -> Vec<String> {
         let now = self.clock.now() - Duration::days(1);
         let mut out = Vec::new();
         if member {
@@ -149,13 +157,24 @@ impl World {
             out.push(issue_vc_jwt(&membership, issuer, issuer_did).unwrap());
         }
         if !roles.is_empty() {
-            let role = Credential::new(ROLE_CREDENTIAL, issuer_did, now, json!({"id": who.did, "roles": roles}));
+            let role = Credential::new(
+                ROLE_CREDENTIAL,
+                issuer_did,
+                now,
+                json!({"id": who.did, "roles": roles}),
+            );
             out.push(issue_vc_jwt(&role, issuer, issuer_did).unwrap());
         }
         out
     }
 
-    pub fn presentation(&self, who: &Participant, credentials: &[String], audience: &str, nonce: &str) -> String {
+    pub fn presentation(
+        &self,
+        who: &Participant,
+        credentials: &[String],
+        audience: &str,
+        nonce: &str,
+    ) -> String {
         let mut rng = rand::rngs::StdRng::seed_from_u64(5);
         make_vp_jwt(
             &who.did,
