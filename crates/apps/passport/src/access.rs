@@ -346,7 +346,8 @@ mod tests {
 
     #[test]
     fn roles_map_to_groups_only_with_membership() {
-        let cases: [(&[(&str, &[&str])], AccessGroup); 6] = [
+        type Case<'a> = (&'a [(&'a str, &'a [&'a str])], AccessGroup);
+        let cases: [Case<'_>; 6] = [
             (
                 &[("membership", &["active"]), ("role", &["recycler"])],
                 AccessGroup::LegitimateInterest,

@@ -175,14 +175,14 @@ impl AttributeTable {
         let mut by_pointer: BTreeMap<&str, AccessGroup> = BTreeMap::new();
         for attribute in &attributes {
             for pointer in &attribute.pointers {
-                if let Some(previous) = by_pointer.insert(pointer, attribute.group) {
-                    if previous != attribute.group {
-                        return Err(TableError::Conflict {
-                            pointer: pointer.clone(),
-                            first: previous.as_str(),
-                            second: attribute.group.as_str(),
-                        });
-                    }
+                if let Some(previous) = by_pointer.insert(pointer, attribute.group)
+                    && previous != attribute.group
+                {
+                    return Err(TableError::Conflict {
+                        pointer: pointer.clone(),
+                        first: previous.as_str(),
+                        second: attribute.group.as_str(),
+                    });
                 }
             }
         }

@@ -528,14 +528,14 @@ fn chemistry(out: &mut Out, lang: Lang, pass: &Value) {
     }
     if let Some(Value::Array(others)) = at(pass, "/materials/active/other") {
         for other in others {
-            if other.get("critical").and_then(Value::as_bool) == Some(true) {
-                if let Some(Value::Array(ids)) = other.get("materialIdentification") {
-                    critical.extend(
-                        ids.iter()
-                            .filter_map(|i| i.get("name").and_then(Value::as_str))
-                            .map(str::to_owned),
-                    );
-                }
+            if other.get("critical").and_then(Value::as_bool) == Some(true)
+                && let Some(Value::Array(ids)) = other.get("materialIdentification")
+            {
+                critical.extend(
+                    ids.iter()
+                        .filter_map(|i| i.get("name").and_then(Value::as_str))
+                        .map(str::to_owned),
+                );
             }
         }
     }

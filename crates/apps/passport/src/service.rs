@@ -224,10 +224,10 @@ impl PassportService {
         battery: &BatteryIdentifier,
         content: Value,
     ) -> Result<StoredPassport> {
-        if let Some(current) = self.resolve(battery).await? {
-            if current.is_current() {
-                return Err(ServiceError::Duplicate(battery.to_string()));
-            }
+        if let Some(current) = self.resolve(battery).await?
+            && current.is_current()
+        {
+            return Err(ServiceError::Duplicate(battery.to_string()));
         }
         let id = PassportId::random(&mut rand::rngs::OsRng);
         let now = self.now();
@@ -550,12 +550,11 @@ impl PassportService {
             let Some(last) = entries.last() else { break };
             after = last.seq;
             for entry in &entries {
-                if entry.body.get("event").and_then(Value::as_str) == Some("reading") {
-                    if let Ok(reading) =
+                if entry.body.get("event").and_then(Value::as_str) == Some("reading")
+                    && let Ok(reading) =
                         serde_json::from_value::<DynamicReading>(entry.body.clone())
-                    {
-                        readings.push(reading);
-                    }
+                {
+                    readings.push(reading);
                 }
             }
         }
