@@ -8,7 +8,8 @@
 //! reads. Every change re-signs the passport; a change that fails validation or meets a
 //! concurrent writer changes nothing.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -147,7 +148,13 @@ struct Inner {
     table: &'static AttributeTable,
     clock: Arc<dyn Clock>,
     public_base: Url,
+    /// Views already made, by passport and group, with the version they were made from: a
+    /// view is a function of the signed passport, which changes with every version.
+    views: Mutex<HashMap<(PassportId, AccessGroup), (i64, PassportView)>>,
 }
+
+/// Views kept at most; the cache starts over when full.
+const MAX_CACHED_VIEWS: usize = 4096;
 
 fn stream(id: PassportId) -> String {
     format!("passport/{id}")
@@ -175,6 +182,7 @@ impl PassportService {
                 table: AttributeTable::bundled(),
                 clock,
                 public_base,
+                views: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -195,6 +203,11 @@ impl PassportService {
     pub fn public_url(&self, id: PassportId) -> String {
         let base = self.inner.public_base.as_str().trim_end_matches('/');
         format!("{base}/passports/{id}")
+    }
+
+    /// The address of a passport's QR code image, `svg` or `png`.
+    pub fn qr_url(&self, id: PassportId, format: &str) -> String {
+        format!("{}/qr.{format}", self.public_url(id))
     }
 
     pub fn public_base(&self) -> &Url {
@@ -365,15 +378,41 @@ impl PassportService {
     }
 
     pub fn view_of(&self, passport: &StoredPassport, group: AccessGroup) -> Result<PassportView> {
+        let key = (passport.id, group);
+        if let Some((version, view)) = self.cached_views().get(&key)
+            && *version == passport.version
+        {
+            return Ok(view.clone());
+        }
+        let view = self.fresh_view(passport, group)?;
+        let mut views = self.cached_views();
+        if views.len() >= MAX_CACHED_VIEWS {
+            views.clear();
+        }
+        views.insert(key, (passport.version, view.clone()));
+        Ok(view)
+    }
+
+    /// A view made from the signed passport without the cache.
+    pub(crate) fn fresh_view(
+        &self,
+        passport: &StoredPassport,
+        group: AccessGroup,
+    ) -> Result<PassportView> {
         let presentation = passport.signed.present(group)?;
-        let now = self.now();
         Ok(open_view(
             presentation,
             group,
             &self.signing_jwk(),
             self.inner.table,
-            now,
+            self.now(),
         )?)
+    }
+
+    fn cached_views(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(PassportId, AccessGroup), (i64, PassportView)>> {
+        self.inner.views.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The operator's active public key, which verifies what the service signs.
