@@ -216,6 +216,32 @@ async fn machines_get_json_or_the_verifiable_presentation() {
     .unwrap();
     assert_eq!(verified.claims["iss"], common::OPERATOR_DID);
     assert_eq!(verified.claims["passport"], view);
+    // A machine that knows only the operator's DID verifies it the DCP way: the key comes
+    // from the DID document under assertionMethod, the issuer is trusted for the aspect.
+    let trusted = tsunagu_trust::vc::TrustedIssuers::new()
+        .with(tsunagu_passport::ASPECT_URN, common::OPERATOR_DID);
+    let by_did = tsunagu_trust::sd_jwt::verify_sd_jwt_with_resolver(
+        &sd.text(),
+        world.resolver.as_ref(),
+        &trusted,
+        &SdJwtExpectations::default(),
+        world.app.service.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(by_did.claims["passport"], view);
+    let untrusted = tsunagu_trust::vc::TrustedIssuers::new();
+    assert!(
+        tsunagu_trust::sd_jwt::verify_sd_jwt_with_resolver(
+            &sd.text(),
+            world.resolver.as_ref(),
+            &untrusted,
+            &SdJwtExpectations::default(),
+            world.app.service.now()
+        )
+        .await
+        .is_err()
+    );
 }
 
 #[tokio::test]
