@@ -236,8 +236,19 @@ fn check(document: &Map<String, Value>) -> Result<(), ModelError> {
             None => return Err(invalid(&format!("/{section}"), "required section missing")),
         }
     }
-    let root = Value::Object(document.clone());
-    let get = |pointer: &str| root.pointer(pointer);
+    // A JSON pointer into the document, without copying it into a `Value`.
+    let get = |pointer: &str| -> Option<&Value> {
+        let mut tokens = pointer.split('/').skip(1);
+        let mut value = document.get(tokens.next()?)?;
+        for token in tokens {
+            value = match value {
+                Value::Object(object) => object.get(token)?,
+                Value::Array(array) => array.get(token.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(value)
+    };
 
     require_uuid(
         get("/metadata/passportIdentifier"),

@@ -150,8 +150,11 @@ struct Inner {
     public_base: Url,
     /// Views already made, by passport and group, with the version they were made from: a
     /// view is a function of the signed passport, which changes with every version.
-    views: Mutex<HashMap<(PassportId, AccessGroup), (i64, PassportView)>>,
+    views: Mutex<ViewCache>,
 }
+
+/// Views by passport and group, each with the passport version it was made from.
+type ViewCache = HashMap<(PassportId, AccessGroup), (i64, Arc<PassportView>)>;
 
 /// Views kept at most; the cache starts over when full.
 const MAX_CACHED_VIEWS: usize = 4096;
@@ -369,7 +372,7 @@ impl PassportService {
         &self,
         id: PassportId,
         group: AccessGroup,
-    ) -> Result<Option<(StoredPassport, PassportView)>> {
+    ) -> Result<Option<(StoredPassport, Arc<PassportView>)>> {
         let Some(passport) = self.passport(id).await? else {
             return Ok(None);
         };
@@ -377,14 +380,18 @@ impl PassportService {
         Ok(Some((passport, view)))
     }
 
-    pub fn view_of(&self, passport: &StoredPassport, group: AccessGroup) -> Result<PassportView> {
+    pub fn view_of(
+        &self,
+        passport: &StoredPassport,
+        group: AccessGroup,
+    ) -> Result<Arc<PassportView>> {
         let key = (passport.id, group);
         if let Some((version, view)) = self.cached_views().get(&key)
             && *version == passport.version
         {
             return Ok(view.clone());
         }
-        let view = self.fresh_view(passport, group)?;
+        let view = Arc::new(self.fresh_view(passport, group)?);
         let mut views = self.cached_views();
         if views.len() >= MAX_CACHED_VIEWS {
             views.clear();
@@ -409,9 +416,7 @@ impl PassportService {
         )?)
     }
 
-    fn cached_views(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(PassportId, AccessGroup), (i64, PassportView)>> {
+    fn cached_views(&self) -> std::sync::MutexGuard<'_, ViewCache> {
         self.inner.views.lock().unwrap_or_else(|e| e.into_inner())
     }
 
