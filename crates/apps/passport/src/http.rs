@@ -488,7 +488,49 @@ async fn open_session(
             HttpError::BadRequest("expected {\"presentation\": \"<vp+jwt>\"}".into())
         })?
     };
-    let session = app.access.login(request.presentation.trim()).await?;
+    let session = match app.access.login(request.presentation.trim()).await {
+        Ok(session) => session,
+        // A person at the login form gets the form again, with the reason and a new nonce.
+        Err(error) if form => {
+            let status = match HttpError::from(error) {
+                HttpError::Forbidden(_) => StatusCode::FORBIDDEN,
+                HttpError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+                other => return Err(other),
+            };
+            let lang = Lang::choose(
+                None,
+                headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok()),
+            );
+            let next = safe_next(request.next.as_deref()).map(|id| id.to_string());
+            let reason = match status {
+                StatusCode::FORBIDDEN => "These credentials give no access beyond the public view.",
+                _ => {
+                    "The presentation could not be verified (audience, nonce, signature or credentials)."
+                }
+            };
+            let body = html::login_page(
+                lang,
+                &app.access.nonce(),
+                app.access.audience(),
+                next.as_deref(),
+                Some(reason),
+            );
+            let mut response = (
+                status,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                )],
+                body,
+            )
+                .into_response();
+            common_headers(&mut response, true);
+            return Ok(response);
+        }
+        Err(error) => return Err(error.into()),
+    };
     let max_age = crate::access::SESSION_LIFETIME.num_seconds();
     let cookie = session_cookie(&app, &session.token, max_age);
     let mut response = if form {
