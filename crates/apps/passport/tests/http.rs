@@ -246,7 +246,7 @@ async fn machines_get_json_or_the_verifiable_presentation() {
 
 #[tokio::test]
 async fn qr_codes_and_the_resolver() {
-    let (_world, router, id) = setup().await;
+    let (world, router, id) = setup().await;
     let svg = call(
         &router,
         get(&format!("/passports/{id}/qr.svg"))
@@ -257,6 +257,14 @@ async fn qr_codes_and_the_resolver() {
     assert_eq!(svg.status, StatusCode::OK);
     assert_eq!(svg.header("content-type"), "image/svg+xml");
     assert!(svg.text().contains("<svg"));
+    // The code carries the passport's public address, under the configured base.
+    let public_url = world.app.service.public_url(id);
+    assert_eq!(public_url, format!("{}/passports/{id}", common::BASE));
+    assert_eq!(svg.text(), tsunagu_passport::qr_svg(&public_url).unwrap());
+    assert_ne!(
+        svg.text(),
+        tsunagu_passport::qr_svg(&format!("{public_url}x")).unwrap()
+    );
     let png = call(
         &router,
         get(&format!("/passports/{id}/qr.png"))
@@ -266,6 +274,7 @@ async fn qr_codes_and_the_resolver() {
     .await;
     assert_eq!(png.header("content-type"), "image/png");
     assert_eq!(&png.body[..4], b"\x89PNG");
+    assert_eq!(png.body, tsunagu_passport::qr_png(&public_url).unwrap());
 
     let resolved = call(
         &router,
