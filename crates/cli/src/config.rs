@@ -108,6 +108,23 @@ pub struct Config {
     /// Log filter, e.g. `info` or `tsunagu_engine=debug,info`.
     #[serde(default = "default_log")]
     pub log: String,
+    /// Run the carbon-footprint (PCF) app in this connector: its trade inbox over DSP, the
+    /// Ouranos-compatible API and the PACT v3 API on the public listener. Its data lives in
+    /// the connector's database.
+    #[serde(default)]
+    pub pcf_app: bool,
+    /// The OAuth2 client id a PACT data recipient authenticates with at `/auth/token`.
+    /// Empty: no PACT client (the PACT API answers every token request with 401).
+    #[serde(default)]
+    pub pact_client_id: String,
+    /// That client's secret, at least 16 characters. Only its salted hash is stored.
+    #[serde(default)]
+    pub pact_client_secret: Secret,
+    /// Development only: let a PACT `RequestCreatedEvent` name a plain `http` callback on a
+    /// loopback address (a conformance suite on the same machine). Otherwise answers go to
+    /// `https` URLs only.
+    #[serde(default)]
+    pub pact_loopback_http_callbacks: bool,
 }
 
 fn default_bind() -> String {
@@ -139,7 +156,7 @@ fn default_log() -> String {
 }
 
 /// The keys of `Config`, for the environment overlay and the example-file test.
-pub const KEYS: [&str; 23] = [
+pub const KEYS: [&str; 27] = [
     "participant_id",
     "bind",
     "management_bind",
@@ -163,6 +180,10 @@ pub const KEYS: [&str; 23] = [
     "lease_secs",
     "worker_batch",
     "log",
+    "pcf_app",
+    "pact_client_id",
+    "pact_client_secret",
+    "pact_loopback_http_callbacks",
 ];
 
 impl Config {
@@ -214,6 +235,14 @@ impl Config {
             || self.database_url.starts_with("postgresql://"))
         {
             bail!("database_url must start with sqlite: or postgres://");
+        }
+        if !self.pact_client_id.is_empty() {
+            if !self.pcf_app {
+                bail!("pact_client_id needs pcf_app = true: the PACT API is part of the PCF app");
+            }
+            if self.pact_client_secret.expose().chars().count() < 16 {
+                bail!("pact_client_secret must be at least 16 characters");
+            }
         }
         Ok(())
     }
@@ -269,7 +298,11 @@ pub(crate) fn overlay_environment(table: &mut toml::Table, get: impl Fn(&str) ->
                 .parse::<i64>()
                 .map(toml::Value::Integer)
                 .unwrap_or(toml::Value::String(raw)),
-            "dev_insecure_identity" | "did_web_insecure_http" | "ledger" => match raw.trim() {
+            "dev_insecure_identity"
+            | "did_web_insecure_http"
+            | "ledger"
+            | "pcf_app"
+            | "pact_loopback_http_callbacks" => match raw.trim() {
                 "true" | "1" | "yes" => toml::Value::Boolean(true),
                 "false" | "0" | "no" | "" => toml::Value::Boolean(false),
                 _ => toml::Value::String(raw),
@@ -340,6 +373,10 @@ mod tests {
             lease_secs: 1,
             worker_batch: 1,
             log: default_log(),
+            pcf_app: false,
+            pact_client_id: String::new(),
+            pact_client_secret: Secret::default(),
+            pact_loopback_http_callbacks: false,
         };
         let value = toml::Value::try_from(&config).unwrap();
         let mut keys: Vec<_> = value.as_table().unwrap().keys().cloned().collect();

@@ -18,6 +18,8 @@ use tsunagu_trust::keys::KeyRing;
 use tsunagu_trust::vc::TrustedIssuers;
 
 use crate::config::Config;
+use crate::pcf_dsp::{self, DspTradeTransport};
+use tsunagu_pcf::service::PcfService;
 
 /// A running connector. Dropping it stops its listeners and workers.
 pub struct Node {
@@ -30,6 +32,9 @@ pub struct Node {
     pub tls: bool,
     /// The connector's DCP identity; `None` with the development authenticator.
     pub identity: Option<Arc<ConnectorIdentity>>,
+    /// The carbon-footprint app, when `pcf_app` is on, and its trade transport (partners'
+    /// DSP addresses are added to it).
+    pub pcf: Option<(PcfService, Arc<DspTradeTransport>)>,
     client: reqwest::Client,
     operator: Option<(String, String)>,
     _workers: Workers,
@@ -153,6 +158,24 @@ pub fn write_secret_file(path: &std::path::Path, contents: &[u8]) -> anyhow::Res
     std::fs::rename(&temporary, path)
         .with_context(|| format!("cannot move the key file into {}", path.display()))?;
     Ok(())
+}
+
+/// The connector's database as a document store, for the apps.
+pub async fn open_documents(
+    config: &Config,
+) -> anyhow::Result<Arc<dyn tsunagu_store::DocumentStore>> {
+    let url = &config.database_url;
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = PostgresStore::connect(url, config.database_connections.clamp(1, 4))
+            .await
+            .context("cannot open the PostgreSQL database for the PCF app")?;
+        Ok(Arc::new(store))
+    } else {
+        let store = SqliteStore::open_url(url)
+            .await
+            .with_context(|| format!("cannot open the SQLite database {url} for the PCF app"))?;
+        Ok(Arc::new(store))
+    }
 }
 
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
@@ -298,6 +321,13 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
     if let Some(identity) = &identity {
         public = public.merge(tsunagu_server::identity_router(identity.clone()));
     }
+    let pcf = if config.pcf_app {
+        let (service, transport, router) = start_pcf_app(config, &connector, &client, &public_url).await?;
+        public = public.merge(router);
+        Some((service, transport))
+    } else {
+        None
+    };
     let mut management = tsunagu_server::management_router(state);
     if let Some(identity) = &identity {
         let key_file = std::path::PathBuf::from(&config.key_file);
@@ -328,11 +358,56 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
         management_addr,
         public_url,
         identity,
+        pcf,
         client,
         operator,
         _workers: workers,
         servers,
     })
+}
+
+/// The PCF app of a connector: its service on the connector's database, its trade inbox
+/// over DSP, the PACT client of the configuration, and the router serving the Ouranos and
+/// PACT APIs.
+async fn start_pcf_app(
+    config: &Config,
+    connector: &Connector,
+    client: &reqwest::Client,
+    public_url: &str,
+) -> anyhow::Result<(PcfService, Arc<DspTradeTransport>, axum::Router)> {
+    let documents = open_documents(config).await?;
+    pcf_dsp::publish_trade_inbox(connector)
+        .await
+        .context("cannot publish the PCF trade inbox")?;
+    let transport = DspTradeTransport::new(connector.clone());
+    let service = PcfService::new(documents, transport.clone());
+    pcf_dsp::attach_service(connector, service.clone());
+    if !config.pact_client_id.is_empty() {
+        service
+            .register_pact_client(
+                &config.pact_client_id,
+                config.pact_client_secret.expose(),
+                tsunagu_pcf::Disclosure::StageSplit,
+            )
+            .await
+            .context("cannot register the PACT client")?;
+    }
+    let mut pact = tsunagu_pcf::PactApiSettings::new(client.clone());
+    pact.public_base_url = Some(public_url.to_owned());
+    pact.allow_loopback_http_callbacks = config.pact_loopback_http_callbacks;
+    let owed = tsunagu_pcf::pact::resume_owed_events(service.clone(), pact.clone()).await;
+    if owed > 0 {
+        tracing::info!(owed, "resending PACT event answers owed before the restart");
+    }
+    let router = tsunagu_pcf::pact_router(service.clone(), pact).merge(
+        tsunagu_pcf::ouranos_router(
+            service.clone(),
+            tsunagu_pcf::OuranosApiSettings {
+                public_base_url: Some(public_url.to_owned()),
+            },
+        ),
+    );
+    Ok((service, transport, router))
 }
 
 /// Serves `router` on `listener`, over TLS when configured.
@@ -431,5 +506,9 @@ pub fn dev_config(participant_id: &str, database_url: String) -> Config {
         lease_secs: 30,
         worker_batch: 64,
         log: "warn".into(),
+        pcf_app: false,
+        pact_client_id: String::new(),
+        pact_client_secret: crate::config::Secret::default(),
+        pact_loopback_http_callbacks: false,
     }
 }
