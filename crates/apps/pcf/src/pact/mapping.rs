@@ -184,9 +184,8 @@ fn declared_unit(unit: Unit) -> (DeclaredUnit, Decimal, Option<Decimal>) {
     }
 }
 
-/// The tsunagu unit for a PACT declared unit and amount, and the factor that turns figures
-/// per that amount into figures per one tsunagu unit (1 when the amount is a unit of its
-/// own, such as 1000 kg = 1 t).
+/// The tsunagu unit for a PACT declared unit and amount, and the amount of that unit the
+/// PACT figures are for (1 when the amount is a unit of its own, such as 1000 kg = 1 t).
 fn unit_from_declared(
     unit: DeclaredUnit,
     amount: Decimal,
@@ -214,10 +213,7 @@ fn unit_from_declared(
             return Err(MappingError::UnsupportedUnit(other));
         }
     };
-    let per_unit = Decimal::ONE
-        .checked_div(amount)
-        .ok_or(MappingError::Overflow)?;
-    Ok((base, per_unit))
+    Ok((base, amount))
 }
 
 /// What tsunagu's extension carries.
@@ -387,9 +383,11 @@ pub fn from_pact(
     part: TraceId,
 ) -> Result<DisclosedFootprint, MappingError> {
     let pcf = &footprint.pcf;
-    let (unit, per_unit) =
+    let (unit, amount) =
         unit_from_declared(pcf.declared_unit_of_measurement, pcf.declared_unit_amount.0)?;
-    let scale = |value: Decimal| value.checked_mul(per_unit).ok_or(MappingError::Overflow);
+    // Figures per `amount` units become figures per one unit; dividing each figure (rather
+    // than multiplying by 1/amount) keeps them exact whenever the quotient terminates.
+    let scale = |value: Decimal| num::div(value, amount).map_err(MappingError::from);
     let fossil = scale(pcf.fossil_ghg_emissions.0)?;
     let land_use_change = scale(pcf.land_use_change_ghg_emissions.map_or(Decimal::ZERO, |v| v.0))?;
     let total = scale(pcf.pcf_including_biogenic_uptake.0)?;
@@ -420,7 +418,7 @@ pub fn from_pact(
     let data: StageExtension =
         serde_json::from_value(serde_json::Value::Object(extension.data.clone()))
             .map_err(|e| MappingError::BadExtension(e.to_string()))?;
-    if per_unit != Decimal::ONE {
+    if amount != Decimal::ONE {
         return Err(MappingError::BadExtension(
             "the extension's figures are per one declared unit".into(),
         ));

@@ -642,11 +642,9 @@ impl CarbonFootprint {
                     !rule.rule_names.is_empty() && rule.rule_names.iter().all(|n| !n.is_empty()),
                     || "every productOrSectorSpecificRule needs rule names".into(),
                 );
-                p.check(
-                    rule.operator != RuleOperator::Other
-                        || rule.other_operator_name.as_deref().is_some_and(|n| !n.is_empty()),
-                    || "a productOrSectorSpecificRule with operator Other needs otherOperatorName".into(),
-                );
+                // The schema's description asks for `otherOperatorName` with operator
+                // `Other`, but does not enforce it, and official example 1 puts the name
+                // beside the rule: it is not checked.
             }
         }
         if let Some(sources) = &self.secondary_emission_factor_sources {
