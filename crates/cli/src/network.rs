@@ -252,8 +252,10 @@ impl Network {
             if let Some((_, transport)) = &member.node.pcf {
                 for other in &members {
                     if other.company.name != member.company.name {
-                        transport
-                            .add_partner_address(other.node.participant_id(), &other.node.dsp_url());
+                        transport.add_partner_address(
+                            other.node.participant_id(),
+                            &other.node.dsp_url(),
+                        );
                     }
                 }
             }

@@ -322,7 +322,8 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
         public = public.merge(tsunagu_server::identity_router(identity.clone()));
     }
     let pcf = if config.pcf_app {
-        let (service, transport, router) = start_pcf_app(config, &connector, &client, &public_url).await?;
+        let (service, transport, router) =
+            start_pcf_app(config, &connector, &client, &public_url).await?;
         public = public.merge(router);
         Some((service, transport))
     } else {
@@ -399,14 +400,13 @@ async fn start_pcf_app(
     if owed > 0 {
         tracing::info!(owed, "resending PACT event answers owed before the restart");
     }
-    let router = tsunagu_pcf::pact_router(service.clone(), pact).merge(
-        tsunagu_pcf::ouranos_router(
+    let router =
+        tsunagu_pcf::pact_router(service.clone(), pact).merge(tsunagu_pcf::ouranos_router(
             service.clone(),
             tsunagu_pcf::OuranosApiSettings {
                 public_base_url: Some(public_url.to_owned()),
             },
-        ),
-    );
+        ));
     Ok((service, transport, router))
 }
 

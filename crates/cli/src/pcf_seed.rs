@@ -150,10 +150,7 @@ fn products(company: &Company) -> Vec<Product> {
                 name: "BLACK-MASS",
                 label: "Black mass from end-of-life NMC cells",
                 unit: Unit::Kilogram,
-                lines: vec![
-                    grid(MAIN, "1.2", "electricity.grid.jp"),
-                    heat(MAIN, "4"),
-                ],
+                lines: vec![grid(MAIN, "1.2", "electricity.grid.jp"), heat(MAIN, "4")],
             },
             Product {
                 name: "CU-FOIL-SCRAP",
@@ -188,8 +185,7 @@ pub async fn seed(service: &PcfService, company: &Company, n: u128) -> anyhow::R
             operator_id: operator.operator_id,
             name: format!("{} main plant", company.name),
             address: "Japan".into(),
-            open_plant_id: OpenPlantId::parse(&format!("plant{n:06}"))
-                .context("plant id")?,
+            open_plant_id: OpenPlantId::parse(&format!("plant{n:06}")).context("plant id")?,
             global_plant_id: None,
         })
         .await?;

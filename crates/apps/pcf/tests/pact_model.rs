@@ -13,8 +13,8 @@ use tsunagu_pcf::pact::{
 };
 use tsunagu_pcf::{
     Allocation, AllocationMethod, ByStage, CorporateNumber, DataQualityRating, Decimal,
-    DisclosedFootprint, Disclosure, Emissions, Lei, Operator, OperatorIdentifier, Part,
-    Sha256Hex, StageDataQuality, TraceId, Unit,
+    DisclosedFootprint, Disclosure, Emissions, Lei, Operator, OperatorIdentifier, Part, Sha256Hex,
+    StageDataQuality, TraceId, Unit,
 };
 use uuid::Uuid;
 
@@ -149,7 +149,10 @@ fn rule_violations_are_named() {
         "not several",
         "ipccCharacterizationFactors must not be empty",
     ] {
-        assert!(problems.contains(expected), "{expected:?} not in {problems}");
+        assert!(
+            problems.contains(expected),
+            "{expected:?} not in {problems}"
+        );
     }
     // Decimals are strings: a JSON number or an exponent is refused on reading.
     for bad in [json!(0.35), json!("3.5e-1"), json!("0,35"), json!(".5")] {

@@ -76,7 +76,10 @@ struct Api {
 /// with the other routers of the same listener.
 pub fn pact_router(service: PcfService, settings: PactApiSettings) -> Router {
     Router::new()
-        .route("/.well-known/openid-configuration", get(openid_configuration))
+        .route(
+            "/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
         .route("/auth/token", post(token))
         .route("/3/footprints", get(list_footprints))
         .route("/3/footprints/{id}", get(get_footprint))
@@ -122,8 +125,8 @@ impl From<ServiceError> for PactError {
 
 impl IntoResponse for PactError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.code.status())
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = json!({"code": self.code, "message": self.message});
         (
             status,
@@ -229,9 +232,7 @@ fn basic_credentials(value: &str) -> Option<(String, String)> {
 
 /// # `POST /auth/token`
 async fn token(State(api): State<Api>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut form: Vec<(String, String)> = url::form_urlencoded::parse(&body)
-        .into_owned()
-        .collect();
+    let mut form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     let names: std::collections::BTreeSet<&str> = form.iter().map(|(k, _)| k.as_str()).collect();
     if names.len() != form.len() {
         return oauth_error(
@@ -296,7 +297,11 @@ async fn token(State(api): State<Api>, headers: HeaderMap, body: Bytes) -> Respo
     }
     let lifetime = chrono::Duration::from_std(api.settings.token_lifetime)
         .unwrap_or(chrono::Duration::hours(1));
-    match api.service.issue_pact_token(&client_id, &secret, lifetime).await {
+    match api
+        .service
+        .issue_pact_token(&client_id, &secret, lifetime)
+        .await
+    {
         Ok(Ok(issued)) => {
             let body = json!({
                 "access_token": issued.access_token,
@@ -386,9 +391,7 @@ fn parse_list_query(query: Option<&str>) -> Result<ListQuery, PactError> {
             "validOn" | "validAfter" | "validBefore" | "status" | "limit" | "offset"
         );
         if single && !singles.insert(name.clone()) {
-            return Err(PactError::bad_request(format!(
-                "{name} may be given once"
-            )));
+            return Err(PactError::bad_request(format!("{name} may be given once")));
         }
         let is_filter = !matches!(name.as_str(), "limit" | "offset");
         if is_filter {
@@ -486,8 +489,8 @@ async fn get_footprint(
     Path(id): Path<String>,
 ) -> Result<Response, PactError> {
     let client = authorize(&api, &headers).await?;
-    let id = Uuid::parse_str(&id)
-        .map_err(|_| PactError::bad_request("a footprint id is a UUID"))?;
+    let id =
+        Uuid::parse_str(&id).map_err(|_| PactError::bad_request("a footprint id is a UUID"))?;
     let footprint = api
         .service
         .pact_footprints(&client)
@@ -495,7 +498,10 @@ async fn get_footprint(
         .into_iter()
         .find(|f| f.id == id)
         .ok_or_else(|| {
-            PactError::new(ErrorCode::NotFound, "The specified footprint does not exist")
+            PactError::new(
+                ErrorCode::NotFound,
+                "The specified footprint does not exist",
+            )
         })?;
     Ok(json_response(StatusCode::OK, &json!({ "data": footprint })))
 }

@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::model::{
-    CarbonFootprint, DataModelExtension, DeclaredUnit, FootprintStatus,
-    ProductFootprint, SPEC_VERSION,
+    CarbonFootprint, DataModelExtension, DeclaredUnit, FootprintStatus, ProductFootprint,
+    SPEC_VERSION,
 };
 use crate::activity::{Allocation, Emissions};
 use crate::company::{Operator, OperatorIdentifier, Part, TraceId};
@@ -135,13 +135,19 @@ pub struct PactSubject<'a> {
 /// the `urn:pact:<issuer domain>:<type>:<id>` form PACT recommends.
 pub fn company_urns(operator: &Operator) -> Vec<String> {
     let mut urns = vec![format!("urn:uuid:{}", operator.operator_id)];
-    for identifier in [Some(&operator.open_operator_id), operator.global_operator_id.as_ref()]
-        .into_iter()
-        .flatten()
+    for identifier in [
+        Some(&operator.open_operator_id),
+        operator.global_operator_id.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
     {
         let urn = match identifier {
             OperatorIdentifier::JapaneseCorporateNumber(n) => {
-                format!("urn:pact:houjin-bangou.nta.go.jp:corporate-number:{}", n.as_str())
+                format!(
+                    "urn:pact:houjin-bangou.nta.go.jp:corporate-number:{}",
+                    n.as_str()
+                )
             }
             OperatorIdentifier::Lei(n) => format!("urn:pact:gleif.org:lei:{}", n.as_str()),
             OperatorIdentifier::Vat(n) => {
@@ -259,7 +265,10 @@ pub fn to_pact(
     }
     let uptake = total.biogenic.min(Decimal::ZERO);
     let biogenic_emissions = total.biogenic.max(Decimal::ZERO);
-    let excluding = num::add(num::add(total.fossil, total.land_use_change)?, biogenic_emissions)?;
+    let excluding = num::add(
+        num::add(total.fossil, total.land_use_change)?,
+        biogenic_emissions,
+    )?;
     let including = num::add(excluding, uptake)?;
 
     let (unit, amount, mass) = declared_unit(footprint.declared_unit);
@@ -389,7 +398,10 @@ pub fn from_pact(
     // than multiplying by 1/amount) keeps them exact whenever the quotient terminates.
     let scale = |value: Decimal| num::div(value, amount).map_err(MappingError::from);
     let fossil = scale(pcf.fossil_ghg_emissions.0)?;
-    let land_use_change = scale(pcf.land_use_change_ghg_emissions.map_or(Decimal::ZERO, |v| v.0))?;
+    let land_use_change = scale(
+        pcf.land_use_change_ghg_emissions
+            .map_or(Decimal::ZERO, |v| v.0),
+    )?;
     let total = scale(pcf.pcf_including_biogenic_uptake.0)?;
     let biogenic = num::sub(num::sub(total, fossil)?, land_use_change)?;
     let emissions = Emissions {

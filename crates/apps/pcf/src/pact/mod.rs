@@ -16,12 +16,12 @@ pub use mapping::{
     product_urn, to_pact,
 };
 pub use model::{
-    CarbonFootprint, CcuCalculationApproach, CloudEvent, DataModelExtension,
-    DataQualityIndicators, DeclaredUnit, EmissionFactorSource, ErrorBody, ErrorCode, EventError,
-    FootprintCriteria, FootprintStatus, InvalidFootprint, NotADecimal, PUBLISHED_EVENT,
-    PactDecimal, PactEvent, ProductFootprint, ProductOrSectorSpecificRule, REGIONS,
-    REQUEST_CREATED_EVENT, REQUEST_FULFILLED_EVENT, REQUEST_REJECTED_EVENT, RuleOperator,
-    SPEC_VERSION, Verification, VerificationCoverage, is_urn,
+    CarbonFootprint, CcuCalculationApproach, CloudEvent, DataModelExtension, DataQualityIndicators,
+    DeclaredUnit, EmissionFactorSource, ErrorBody, ErrorCode, EventError, FootprintCriteria,
+    FootprintStatus, InvalidFootprint, NotADecimal, PUBLISHED_EVENT, PactDecimal, PactEvent,
+    ProductFootprint, ProductOrSectorSpecificRule, REGIONS, REQUEST_CREATED_EVENT,
+    REQUEST_FULFILLED_EVENT, REQUEST_REJECTED_EVENT, RuleOperator, SPEC_VERSION, Verification,
+    VerificationCoverage, is_urn,
 };
 
 /// Checks a profile by mapping a probe footprint with it: a profile that would make the
@@ -40,7 +40,8 @@ pub(crate) fn check_profile(
         name: "probe".into(),
         address: String::new(),
         open_operator_id: OperatorIdentifier::JapaneseCorporateNumber(
-            CorporateNumber::parse("5010401089998").map_err(|e| InvalidFootprint(vec![e.to_string()]))?,
+            CorporateNumber::parse("5010401089998")
+                .map_err(|e| InvalidFootprint(vec![e.to_string()]))?,
         ),
         global_operator_id: None,
     };

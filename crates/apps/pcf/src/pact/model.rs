@@ -23,8 +23,7 @@ pub const SPEC_VERSION: &str = "3.0.0";
 
 pub const PUBLISHED_EVENT: &str = "org.wbcsd.pact.ProductFootprint.PublishedEvent.3";
 pub const REQUEST_CREATED_EVENT: &str = "org.wbcsd.pact.ProductFootprint.RequestCreatedEvent.3";
-pub const REQUEST_FULFILLED_EVENT: &str =
-    "org.wbcsd.pact.ProductFootprint.RequestFulfilledEvent.3";
+pub const REQUEST_FULFILLED_EVENT: &str = "org.wbcsd.pact.ProductFootprint.RequestFulfilledEvent.3";
 pub const REQUEST_REJECTED_EVENT: &str = "org.wbcsd.pact.ProductFootprint.RequestRejectedEvent.3";
 
 /// A PACT decimal: a JSON string of the form `^[+-]?\d+(\.\d+)?$`. No exponent, no
@@ -398,10 +397,9 @@ impl Problems {
 
     fn urns(&mut self, name: &str, values: &[String]) {
         self.check(!values.is_empty(), || format!("{name} must not be empty"));
-        self.check(
-            values.iter().all(|v| is_urn(v)),
-            || format!("every value of {name} must be a URN (urn:…)"),
-        );
+        self.check(values.iter().all(|v| is_urn(v)), || {
+            format!("every value of {name} must be a URN (urn:…)")
+        });
         self.unique(name, values);
     }
 
@@ -465,7 +463,8 @@ impl ProductFootprint {
         });
         for extension in self.extensions.iter().flatten() {
             p.check(
-                !extension.spec_version.is_empty() && url::Url::parse(&extension.data_schema).is_ok(),
+                !extension.spec_version.is_empty()
+                    && url::Url::parse(&extension.data_schema).is_ok(),
                 || "an extension needs a specVersion and a dataSchema URI".into(),
             );
         }
@@ -863,17 +862,20 @@ impl CloudEvent {
                 PactEvent::Published { pf_ids }
             }
             REQUEST_CREATED_EVENT => {
-                let data: RequestCreatedData = serde_json::from_value(event.data.clone())
-                    .map_err(|e| EventError::Malformed(format!("{}: {e}", data("RequestCreated"))))?;
+                let data: RequestCreatedData =
+                    serde_json::from_value(event.data.clone()).map_err(|e| {
+                        EventError::Malformed(format!("{}: {e}", data("RequestCreated")))
+                    })?;
                 PactEvent::RequestCreated {
                     criteria: data.criteria,
                     comment: data.comment,
                 }
             }
             REQUEST_FULFILLED_EVENT => {
-                let data: FulfilledData = serde_json::from_value(event.data.clone()).map_err(
-                    |e| EventError::Malformed(format!("{}: {e}", data("RequestFulfilled"))),
-                )?;
+                let data: FulfilledData =
+                    serde_json::from_value(event.data.clone()).map_err(|e| {
+                        EventError::Malformed(format!("{}: {e}", data("RequestFulfilled")))
+                    })?;
                 if data.pfs.is_empty() {
                     return malformed("data.pfs of a RequestFulfilled event must not be empty");
                 }
@@ -888,9 +890,10 @@ impl CloudEvent {
                 }
             }
             REQUEST_REJECTED_EVENT => {
-                let data: RejectedData = serde_json::from_value(event.data.clone()).map_err(
-                    |e| EventError::Malformed(format!("{}: {e}", data("RequestRejected"))),
-                )?;
+                let data: RejectedData =
+                    serde_json::from_value(event.data.clone()).map_err(|e| {
+                        EventError::Malformed(format!("{}: {e}", data("RequestRejected")))
+                    })?;
                 PactEvent::RequestRejected {
                     request_event_id: data.request_event_id,
                     error: data.error,
