@@ -209,9 +209,8 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
     let datasets = catalog["dataset"].as_array().cloned().unwrap_or_default();
     let seen = datasets.iter().filter(is_footprint).count();
     detail(format!(
-        "recycler sees {} dataset(s), the footprint {} times",
-        datasets.len(),
-        seen
+        "recycler sees the footprint {seen} times (and {} other dataset(s), such as the PCF trade inbox)",
+        datasets.len() - seen
     ));
     if seen != 0 {
         bail!("the access policy failed: the recycler saw the footprint");
