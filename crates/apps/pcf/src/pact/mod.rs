@@ -1,16 +1,19 @@
 //! The WBCSD PACT Technical Specifications v3.0 for tsunagu: the data model (`model`), the
-//! mapping between PACT footprints and tsunagu's (`mapping`), and the REST API a company
-//! serves its data recipients (`api`).
+//! mapping between PACT footprints and tsunagu's (`mapping`), the Catena-X PCF aspect 9.0.0
+//! to and from PACT footprints (`catenax`), and the REST API a company serves its data
+//! recipients (`api`).
 //!
 //! `model` and `mapping` do no IO and read no clock; `api` is HTTP, like the Ouranos API in
 //! `http`, and reads the company's data only through `PcfService`. A PACT client receives
 //! what the company's disclosure level for it allows, as every other recipient does.
 
 mod api;
+mod catenax;
 mod mapping;
 mod model;
 
 pub use api::{PactApiSettings, pact_router, resume_owed_events};
+pub use catenax::{CATENAX_PCF_SPEC_VERSION, CatenaXError, REGION_OF, from_catenax, to_catenax};
 pub use mapping::{
     LIFE_CYCLE_STAGES_SCHEMA, MappingError, PactProfile, PactSubject, company_urns, from_pact,
     product_urn, to_pact,
