@@ -125,6 +125,24 @@ pub struct Config {
     /// `https` URLs only.
     #[serde(default)]
     pub pact_loopback_http_callbacks: bool,
+    /// The company's legal name for the PCF app's operator record, set up on first start
+    /// with `pcf_corporate_number` (both or neither; later changes go through the Ouranos
+    /// API). It is the `companyName` of the company's PACT footprints.
+    #[serde(default)]
+    pub pcf_company_name: String,
+    /// The company's Japanese corporate number (13 digits, check digit verified).
+    #[serde(default)]
+    pub pcf_corporate_number: String,
+    /// The `apiKey` an Ouranos application sends to the PCF app (at least 8 characters;
+    /// stored only salted and hashed). Empty: none is added.
+    #[serde(default)]
+    pub ouranos_api_key: Secret,
+    /// An operator account for the Ouranos API (`/auth/login`), created or reset on start
+    /// with `ouranos_password` (at least 8 characters). Empty: none.
+    #[serde(default)]
+    pub ouranos_account: String,
+    #[serde(default)]
+    pub ouranos_password: Secret,
 }
 
 fn default_bind() -> String {
@@ -156,7 +174,7 @@ fn default_log() -> String {
 }
 
 /// The keys of `Config`, for the environment overlay and the example-file test.
-pub const KEYS: [&str; 27] = [
+pub const KEYS: [&str; 32] = [
     "participant_id",
     "bind",
     "management_bind",
@@ -184,6 +202,11 @@ pub const KEYS: [&str; 27] = [
     "pact_client_id",
     "pact_client_secret",
     "pact_loopback_http_callbacks",
+    "pcf_company_name",
+    "pcf_corporate_number",
+    "ouranos_api_key",
+    "ouranos_account",
+    "ouranos_password",
 ];
 
 impl Config {
@@ -235,6 +258,33 @@ impl Config {
             || self.database_url.starts_with("postgresql://"))
         {
             bail!("database_url must start with sqlite: or postgres://");
+        }
+        let pcf_settings = [
+            ("pcf_company_name", !self.pcf_company_name.is_empty()),
+            (
+                "pcf_corporate_number",
+                !self.pcf_corporate_number.is_empty(),
+            ),
+            ("ouranos_api_key", !self.ouranos_api_key.expose().is_empty()),
+            ("ouranos_account", !self.ouranos_account.is_empty()),
+        ];
+        if let Some((key, _)) = pcf_settings.iter().find(|(_, set)| *set && !self.pcf_app) {
+            bail!("{key} needs pcf_app = true");
+        }
+        if self.pcf_company_name.is_empty() != self.pcf_corporate_number.is_empty() {
+            bail!("pcf_company_name and pcf_corporate_number go together: set both, or neither");
+        }
+        if !self.pcf_corporate_number.is_empty() {
+            tsunagu_pcf::CorporateNumber::parse(&self.pcf_corporate_number).map_err(|error| {
+                anyhow::anyhow!("pcf_corporate_number is not a corporate number: {error}")
+            })?;
+        }
+        let api_key = self.ouranos_api_key.expose();
+        if !api_key.is_empty() && api_key.chars().count() < 8 {
+            bail!("ouranos_api_key must be at least 8 characters");
+        }
+        if !self.ouranos_account.is_empty() && self.ouranos_password.expose().chars().count() < 8 {
+            bail!("ouranos_password must be at least 8 characters");
         }
         if !self.pact_client_id.is_empty() {
             if !self.pcf_app {
@@ -377,6 +427,11 @@ mod tests {
             pact_client_id: String::new(),
             pact_client_secret: Secret::default(),
             pact_loopback_http_callbacks: false,
+            pcf_company_name: String::new(),
+            pcf_corporate_number: String::new(),
+            ouranos_api_key: Secret::default(),
+            ouranos_account: String::new(),
+            ouranos_password: Secret::default(),
         };
         let value = toml::Value::try_from(&config).unwrap();
         let mut keys: Vec<_> = value.as_table().unwrap().keys().cloned().collect();

@@ -383,6 +383,7 @@ async fn start_pcf_app(
     let transport = DspTradeTransport::new(connector.clone());
     let service = PcfService::new(documents, transport.clone());
     pcf_dsp::attach_service(connector, service.clone());
+    set_up_pcf_company(config, &service).await?;
     if !config.pact_client_id.is_empty() {
         service
             .register_pact_client(
@@ -408,6 +409,48 @@ async fn start_pcf_app(
             },
         ));
     Ok((service, transport, router))
+}
+
+/// The company's operator record, Ouranos API key and account from the configuration.
+/// Running it again changes nothing but a reset password.
+async fn set_up_pcf_company(config: &Config, service: &PcfService) -> anyhow::Result<()> {
+    use tsunagu_pcf::service::ServiceError;
+    if !config.pcf_company_name.is_empty() {
+        match service.operator().await {
+            Ok(_) => {}
+            Err(ServiceError::NotSetUp) => {
+                let number = tsunagu_pcf::CorporateNumber::parse(&config.pcf_corporate_number)
+                    .context("pcf_corporate_number")?;
+                service
+                    .set_up_operator(tsunagu_pcf::Operator {
+                        operator_id: uuid::Uuid::new_v4(),
+                        name: config.pcf_company_name.clone(),
+                        address: String::new(),
+                        open_operator_id: tsunagu_pcf::OperatorIdentifier::JapaneseCorporateNumber(
+                            number,
+                        ),
+                        global_operator_id: None,
+                    })
+                    .await
+                    .context("cannot set up the PCF app's operator record")?;
+            }
+            Err(other) => return Err(other).context("cannot read the PCF app's operator record"),
+        }
+    }
+    let api_key = config.ouranos_api_key.expose();
+    if !api_key.is_empty() && service.verify_api_key(Some(api_key)).await.is_err() {
+        service
+            .register_api_key("configured application", api_key)
+            .await
+            .context("cannot register ouranos_api_key")?;
+    }
+    if !config.ouranos_account.is_empty() {
+        service
+            .create_account(&config.ouranos_account, config.ouranos_password.expose())
+            .await
+            .context("cannot create ouranos_account")?;
+    }
+    Ok(())
 }
 
 /// Serves `router` on `listener`, over TLS when configured.
@@ -510,5 +553,10 @@ pub fn dev_config(participant_id: &str, database_url: String) -> Config {
         pact_client_id: String::new(),
         pact_client_secret: crate::config::Secret::default(),
         pact_loopback_http_callbacks: false,
+        pcf_company_name: String::new(),
+        pcf_corporate_number: String::new(),
+        ouranos_api_key: crate::config::Secret::default(),
+        ouranos_account: String::new(),
+        ouranos_password: crate::config::Secret::default(),
     }
 }
