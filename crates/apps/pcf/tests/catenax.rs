@@ -263,3 +263,137 @@ fn what_catenax_cannot_hold_is_refused() {
         Err(CatenaXError::Malformed(_))
     ));
 }
+
+mod battery_component_supplier {
+    use super::*;
+    use tsunagu_pcf::pact::{
+        BatteryComponentContext, from_battery_component_pcf, to_battery_component_pcf,
+    };
+    use tsunagu_pcf::{DataQualityRating, StageDataQuality};
+
+    fn schema(spec: &Path) -> jsonschema::Validator {
+        let path = spec.join(
+            "catena-x/io.catenax.pcf_for_battery_component_supplier/1.0.0/PcfForBatteryComponentSupplier-schema.json",
+        );
+        let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap()
+    }
+
+    fn context() -> BatteryComponentContext {
+        BatteryComponentContext {
+            customer_part_id: "PACK-CELL-60".into(),
+            manufacturer_part_id: "CELL-NMC811-P60".into(),
+            site_bpns: "BPNS000000000001".into(),
+            legal_bpnl: "BPNL000000000001".into(),
+            secondary_emission_factor_sources: vec!["tsunagu open factors 2025".into()],
+            primary_data_share: Some(d("62.5")),
+            valid_from: Some(Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap()),
+            valid_to: Some(Utc.with_ymd_and_hms(2029, 3, 31, 0, 0, 0).unwrap()),
+            product_quality_parameters: vec!["NMC811".into()],
+            content_co2_metals: Vec::new(),
+            performance_class: None,
+            study_link: Some("https://example.com/cfp-study.pdf".into()),
+        }
+    }
+
+    fn supplier(unit: Unit) -> DisclosedFootprint {
+        let rating = |ter: &str| {
+            Some(StageDataQuality {
+                rating: DataQualityRating::new(d(ter), d("2"), d("3")).unwrap(),
+                rated_share: Decimal::ONE,
+            })
+        };
+        DisclosedFootprint {
+            part: TraceId::new(Uuid::from_u128(42)),
+            declared_unit: unit,
+            disclosure: Disclosure::StageSplitWithDqr,
+            total_kg_co2e: d("24200"),
+            stages: Some(ByStage {
+                raw_material_acquisition_and_pre_processing: emissions("20000", "0", "0"),
+                main_production: emissions("4000", "0", "0"),
+                distribution: emissions("150", "0", "0"),
+                end_of_life_and_recycling: emissions("50", "0", "0"),
+            }),
+            allocation: None,
+            data_quality: Some(ByStage {
+                raw_material_acquisition_and_pre_processing: rating("2"),
+                main_production: rating("1"),
+                distribution: rating("3"),
+                end_of_life_and_recycling: rating("3"),
+            }),
+            evidence: None,
+            computed_at: Utc.with_ymd_and_hms(2026, 3, 31, 12, 0, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_supplier_footprint_travels_as_the_battery_component_aspect_and_back() {
+        let validator = tsunagu_testkit::spec_dir().map(|spec| schema(&spec));
+        let received = Utc.with_ymd_and_hms(2026, 4, 2, 0, 0, 0).unwrap();
+        // Per tonne: the aspect declares per kg.
+        let aspect = to_battery_component_pcf(&supplier(Unit::Tonne), &context()).unwrap();
+        if let Some(validator) = &validator {
+            assert_valid(validator, &aspect, "battery component aspect");
+        }
+        let shares = &aspect["pcfValues"]["sharesPerStage"];
+        assert_eq!(shares["declaredUnit"], "CO2KG/KG");
+        assert_eq!(
+            shares["stage1RawMaterialAquisitionPreProcessing"]["stageValue"],
+            20.0
+        );
+        assert_eq!(shares["absPcfValue"]["stageValue"], 24.2);
+        // The rating is weighted by emissions: (20000·2 + 4000·1 + 150·3 + 50·3) / 24200.
+        assert_eq!(aspect["technologicalRepresentativeness"], 1.84);
+        assert_eq!(aspect["timerelatedRepresentativeness"], 3.0);
+
+        let (back, context_back) =
+            from_battery_component_pcf(&aspect, TraceId::new(Uuid::from_u128(42)), received)
+                .unwrap();
+        assert_eq!(context_back, context());
+        assert_eq!(back.declared_unit, Unit::Kilogram);
+        assert_eq!(back.total_kg_co2e, d("24.2"));
+        let original = supplier(Unit::Tonne).stages.unwrap();
+        let stages = back.stages.unwrap();
+        assert_eq!(
+            stages.main_production.total(),
+            original.main_production.total() / d("1000")
+        );
+        assert_eq!(
+            stages.end_of_life_and_recycling.total(),
+            original.end_of_life_and_recycling.total() / d("1000")
+        );
+
+        // Per kg the figures come back as they went.
+        let aspect = to_battery_component_pcf(&supplier(Unit::Kilogram), &context()).unwrap();
+        let (back, _) =
+            from_battery_component_pcf(&aspect, TraceId::new(Uuid::from_u128(42)), received)
+                .unwrap();
+        assert_eq!(back.stages, supplier(Unit::Kilogram).stages);
+        assert_eq!(back.total_kg_co2e, d("24200"));
+    }
+
+    #[test]
+    fn what_the_aspect_cannot_hold_is_refused() {
+        let mut no_dqr = supplier(Unit::Kilogram);
+        no_dqr.data_quality = None;
+        no_dqr.disclosure = Disclosure::StageSplit;
+        assert!(to_battery_component_pcf(&no_dqr, &context()).is_err());
+        assert!(to_battery_component_pcf(&supplier(Unit::KilowattHour), &context()).is_err());
+        let mut bad_bpn = context();
+        bad_bpn.legal_bpnl = "BPNX000000000001".into();
+        assert!(to_battery_component_pcf(&supplier(Unit::Kilogram), &bad_bpn).is_err());
+        let mut removal = supplier(Unit::Kilogram);
+        if let Some(stages) = removal.stages.as_mut() {
+            stages.end_of_life_and_recycling.biogenic = d("-100");
+        }
+        assert!(to_battery_component_pcf(&removal, &context()).is_err());
+        let mut aspect = to_battery_component_pcf(&supplier(Unit::Kilogram), &context()).unwrap();
+        aspect["technologicalRepresentativeness"] = json!(7);
+        assert!(
+            from_battery_component_pcf(&aspect, TraceId::new(Uuid::nil()), Utc::now()).is_err()
+        );
+    }
+}

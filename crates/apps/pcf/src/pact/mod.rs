@@ -8,11 +8,15 @@
 //! what the company's disclosure level for it allows, as every other recipient does.
 
 mod api;
+mod battery_supplier;
 mod catenax;
 mod mapping;
 mod model;
 
 pub use api::{PactApiSettings, pact_router, resume_owed_events};
+pub use battery_supplier::{
+    BatteryComponentContext, from_battery_component_pcf, to_battery_component_pcf,
+};
 pub use catenax::{CATENAX_PCF_SPEC_VERSION, CatenaXError, REGION_OF, from_catenax, to_catenax};
 pub use mapping::{
     LIFE_CYCLE_STAGES_SCHEMA, MappingError, PactProfile, PactSubject, company_urns, from_pact,
