@@ -145,6 +145,7 @@ async fn dcp_phase(options: &DspOptions) -> anyhow::Result<NegotiationFigures> {
         NetworkOptions {
             tls: false,
             ledger: false,
+            pcf_app: false,
             ..NetworkOptions::default()
         },
     )

@@ -112,6 +112,41 @@ pub struct Config {
     /// Log filter, e.g. `info` or `tsunagu_engine=debug,info`.
     #[serde(default = "default_log")]
     pub log: String,
+    /// Run the carbon-footprint (PCF) app in this connector: its trade inbox over DSP, the
+    /// Ouranos-compatible API and the PACT v3 API on the public listener. Its data lives in
+    /// the connector's database.
+    #[serde(default)]
+    pub pcf_app: bool,
+    /// The OAuth2 client id a PACT data recipient authenticates with at `/auth/token`.
+    /// Empty: no PACT client (the PACT API answers every token request with 401).
+    #[serde(default)]
+    pub pact_client_id: String,
+    /// That client's secret, at least 16 characters. Only its salted hash is stored.
+    #[serde(default)]
+    pub pact_client_secret: Secret,
+    /// Development only: let a PACT `RequestCreatedEvent` name a plain `http` callback on a
+    /// loopback address (a conformance suite on the same machine). Otherwise answers go to
+    /// `https` URLs only.
+    #[serde(default)]
+    pub pact_loopback_http_callbacks: bool,
+    /// The company's legal name for the PCF app's operator record, set up on first start
+    /// with `pcf_corporate_number` (both or neither; later changes go through the Ouranos
+    /// API). It is the `companyName` of the company's PACT footprints.
+    #[serde(default)]
+    pub pcf_company_name: String,
+    /// The company's Japanese corporate number (13 digits, check digit verified).
+    #[serde(default)]
+    pub pcf_corporate_number: String,
+    /// The `apiKey` an Ouranos application sends to the PCF app (at least 8 characters;
+    /// stored only salted and hashed). Empty: none is added.
+    #[serde(default)]
+    pub ouranos_api_key: Secret,
+    /// An operator account for the Ouranos API (`/auth/login`), created or reset on start
+    /// with `ouranos_password` (at least 8 characters). Empty: none.
+    #[serde(default)]
+    pub ouranos_account: String,
+    #[serde(default)]
+    pub ouranos_password: Secret,
 }
 
 fn default_bind() -> String {
@@ -146,7 +181,7 @@ fn default_log() -> String {
 }
 
 /// The keys of `Config`, for the environment overlay and the example-file test.
-pub const KEYS: [&str; 24] = [
+pub const KEYS: [&str; 33] = [
     "participant_id",
     "bind",
     "management_bind",
@@ -171,6 +206,15 @@ pub const KEYS: [&str; 24] = [
     "worker_batch",
     "witness_interval_ms",
     "log",
+    "pcf_app",
+    "pact_client_id",
+    "pact_client_secret",
+    "pact_loopback_http_callbacks",
+    "pcf_company_name",
+    "pcf_corporate_number",
+    "ouranos_api_key",
+    "ouranos_account",
+    "ouranos_password",
 ];
 
 impl Config {
@@ -222,6 +266,41 @@ impl Config {
             || self.database_url.starts_with("postgresql://"))
         {
             bail!("database_url must start with sqlite: or postgres://");
+        }
+        let pcf_settings = [
+            ("pcf_company_name", !self.pcf_company_name.is_empty()),
+            (
+                "pcf_corporate_number",
+                !self.pcf_corporate_number.is_empty(),
+            ),
+            ("ouranos_api_key", !self.ouranos_api_key.expose().is_empty()),
+            ("ouranos_account", !self.ouranos_account.is_empty()),
+        ];
+        if let Some((key, _)) = pcf_settings.iter().find(|(_, set)| *set && !self.pcf_app) {
+            bail!("{key} needs pcf_app = true");
+        }
+        if self.pcf_company_name.is_empty() != self.pcf_corporate_number.is_empty() {
+            bail!("pcf_company_name and pcf_corporate_number go together: set both, or neither");
+        }
+        if !self.pcf_corporate_number.is_empty() {
+            tsunagu_pcf::CorporateNumber::parse(&self.pcf_corporate_number).map_err(|error| {
+                anyhow::anyhow!("pcf_corporate_number is not a corporate number: {error}")
+            })?;
+        }
+        let api_key = self.ouranos_api_key.expose();
+        if !api_key.is_empty() && api_key.chars().count() < 8 {
+            bail!("ouranos_api_key must be at least 8 characters");
+        }
+        if !self.ouranos_account.is_empty() && self.ouranos_password.expose().chars().count() < 8 {
+            bail!("ouranos_password must be at least 8 characters");
+        }
+        if !self.pact_client_id.is_empty() {
+            if !self.pcf_app {
+                bail!("pact_client_id needs pcf_app = true: the PACT API is part of the PCF app");
+            }
+            if self.pact_client_secret.expose().chars().count() < 16 {
+                bail!("pact_client_secret must be at least 16 characters");
+            }
         }
         Ok(())
     }
@@ -281,7 +360,11 @@ pub(crate) fn overlay_environment(table: &mut toml::Table, get: impl Fn(&str) ->
                 .parse::<i64>()
                 .map(toml::Value::Integer)
                 .unwrap_or(toml::Value::String(raw)),
-            "dev_insecure_identity" | "did_web_insecure_http" | "ledger" => match raw.trim() {
+            "dev_insecure_identity"
+            | "did_web_insecure_http"
+            | "ledger"
+            | "pcf_app"
+            | "pact_loopback_http_callbacks" => match raw.trim() {
                 "true" | "1" | "yes" => toml::Value::Boolean(true),
                 "false" | "0" | "no" | "" => toml::Value::Boolean(false),
                 _ => toml::Value::String(raw),
@@ -353,6 +436,15 @@ mod tests {
             worker_batch: 1,
             witness_interval_ms: 1,
             log: default_log(),
+            pcf_app: false,
+            pact_client_id: String::new(),
+            pact_client_secret: Secret::default(),
+            pact_loopback_http_callbacks: false,
+            pcf_company_name: String::new(),
+            pcf_corporate_number: String::new(),
+            ouranos_api_key: Secret::default(),
+            ouranos_account: String::new(),
+            ouranos_password: Secret::default(),
         };
         let value = toml::Value::try_from(&config).unwrap();
         let mut keys: Vec<_> = value.as_table().unwrap().keys().cloned().collect();

@@ -20,6 +20,8 @@ use tsunagu_engine::{
 use crate::network::{Company, Network};
 
 const WAIT: Duration = Duration::from_secs(20);
+/// The asset of the material maker's batch footprint.
+const FOOTPRINT_ASSET_ID: &str = "cam-nmc811-batch-2026-11-pcf";
 
 fn step(number: u32, text: &str) {
     println!("\n[{number}] {text}");
@@ -77,7 +79,7 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
         1,
         "The scheme operator starts; three companies start their connectors, apply, are approved and receive credentials",
     );
-    let network = Network::start(
+    let network = Network::start_with(
         dir,
         vec![
             Company::new(
@@ -99,6 +101,10 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
                 &["recycler"],
             ),
         ],
+        crate::network::NetworkOptions {
+            pcf_app: true,
+            ..Default::default()
+        },
     )
     .await?;
     detail(format!(
@@ -129,7 +135,7 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
     let footprint = serde_json::to_vec_pretty(&cathode_footprint())?;
     let m = &material.connector;
     m.create_asset(NewAssetRequest {
-        id: Some("cam-nmc811-batch-2026-11-pcf".into()),
+        id: Some(FOOTPRINT_ASSET_ID.into()),
         properties: json!({
             "name": "PCF of cathode active material NMC811, batch 2026-11",
             "contenttype": "application/json",
@@ -220,8 +226,15 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
             request.clone(),
         )
         .await?;
-    let seen = catalog["dataset"].as_array().map_or(0, Vec::len);
-    detail(format!("recycler sees {seen} dataset(s)"));
+    // Other datasets (such as each company's PCF trade inbox) may be visible; the batch
+    // footprint must not be.
+    let is_footprint = |dataset: &&Value| dataset["@id"] == FOOTPRINT_ASSET_ID;
+    let datasets = catalog["dataset"].as_array().cloned().unwrap_or_default();
+    let seen = datasets.iter().filter(is_footprint).count();
+    detail(format!(
+        "recycler sees the footprint {seen} times (and {} other dataset(s), such as the PCF trade inbox)",
+        datasets.len() - seen
+    ));
     if seen != 0 {
         bail!("the access policy failed: the recycler saw the footprint");
     }
@@ -233,8 +246,8 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
         .await?;
     let dataset = catalog["dataset"]
         .as_array()
-        .and_then(|d| d.first())
-        .context("the cell maker found no dataset")?;
+        .and_then(|d| d.iter().find(is_footprint))
+        .context("the cell maker did not find the footprint dataset")?;
     let offer = dataset["hasPolicy"][0].clone();
     let provider_id = catalog["participantId"]
         .as_str()

@@ -13,4 +13,5 @@ pub mod network;
 pub mod node;
 pub mod operator;
 pub mod pcf_dsp;
+pub mod pcf_seed;
 pub mod verify;

@@ -89,6 +89,9 @@ pub struct NetworkOptions {
     pub ledger: bool,
     /// The least time between two checkpoint exchanges with the same partner.
     pub witness_interval: std::time::Duration,
+    /// Run the PCF app in every company, with sample footprints and a PACT client whose
+    /// credentials (drawn for this run) the manifest lists.
+    pub pcf_app: bool,
 }
 
 impl Default for NetworkOptions {
@@ -97,6 +100,7 @@ impl Default for NetworkOptions {
             tls: true,
             ledger: true,
             witness_interval: std::time::Duration::from_secs(10),
+            pcf_app: false,
         }
     }
 }
@@ -218,6 +222,15 @@ impl Network {
             let mut config = member_config(&company.name, dir, &operator, &tls);
             config.ledger = options.ledger;
             config.witness_interval_ms = options.witness_interval.as_millis() as u64;
+            if options.pcf_app {
+                config.pcf_app = true;
+                config.pact_client_id = format!("{}-pact-demo", company.name);
+                config.pact_client_secret =
+                    crate::config::Secret::new(format!("demo-{}", uuid::Uuid::new_v4().simple()));
+                // A conformance suite on this machine receives event answers over plain
+                // HTTP on loopback.
+                config.pact_loopback_http_callbacks = true;
+            }
             if !options.tls {
                 config.tls_cert_file = String::new();
                 config.tls_key_file = String::new();
@@ -227,11 +240,29 @@ impl Network {
             onboard(&client, &operator, &company, &node)
                 .await
                 .with_context(|| format!("onboarding {}", company.name))?;
+            if let Some((service, _)) = &node.pcf {
+                let n = u128::try_from(members.len() + 1).unwrap_or(u128::MAX);
+                crate::pcf_seed::seed(service, &company, n)
+                    .await
+                    .with_context(|| format!("sample PCF data of {}", company.name))?;
+            }
             members.push(Member {
                 company,
                 node,
                 config,
             });
+        }
+        for member in &members {
+            if let Some((_, transport)) = &member.node.pcf {
+                for other in &members {
+                    if other.company.name != member.company.name {
+                        transport.add_partner_address(
+                            other.node.participant_id(),
+                            &other.node.dsp_url(),
+                        );
+                    }
+                }
+            }
         }
         Ok(Network {
             operator,
@@ -257,7 +288,8 @@ impl Network {
                 "did": self.operator.did,
                 "admin_token": self.operator.admin_token.expose(),
             },
-            "participants": self.members.iter().map(|m| json!({
+            "participants": self.members.iter().map(|m| {
+                let mut participant = json!({
                 "name": m.company.name,
                 "legal_name": m.company.legal_name,
                 "corporate_number": m.company.corporate_number,
@@ -268,7 +300,16 @@ impl Network {
                 "management_url": m.node.management_url(),
                 "management_api_key": m.config.management_api_key.expose(),
                 "web_url": m.node.public_url,
-            })).collect::<Vec<_>>(),
+                });
+                if m.node.pcf.is_some() {
+                    // Demo-only credentials, drawn for this run.
+                    participant["pact_url"] = json!(m.node.public_url);
+                    participant["pact_client_id"] = json!(m.config.pact_client_id);
+                    participant["pact_client_secret"] =
+                        json!(m.config.pact_client_secret.expose());
+                }
+                participant
+            }).collect::<Vec<_>>(),
         })
     }
 }

@@ -18,6 +18,8 @@ use tsunagu_trust::keys::KeyRing;
 use tsunagu_trust::vc::TrustedIssuers;
 
 use crate::config::Config;
+use crate::pcf_dsp::{self, DspTradeTransport};
+use tsunagu_pcf::service::PcfService;
 
 /// A running connector. Dropping it stops its listeners and workers.
 pub struct Node {
@@ -30,6 +32,9 @@ pub struct Node {
     pub tls: bool,
     /// The connector's DCP identity; `None` with the development authenticator.
     pub identity: Option<Arc<ConnectorIdentity>>,
+    /// The carbon-footprint app, when `pcf_app` is on, and its trade transport (partners'
+    /// DSP addresses are added to it).
+    pub pcf: Option<(PcfService, Arc<DspTradeTransport>)>,
     client: reqwest::Client,
     operator: Option<(String, String)>,
     _workers: Workers,
@@ -209,6 +214,24 @@ fn write_temporary_secret(
     Ok(temporary)
 }
 
+/// The connector's database as a document store, for the apps.
+pub async fn open_documents(
+    config: &Config,
+) -> anyhow::Result<Arc<dyn tsunagu_store::DocumentStore>> {
+    let url = &config.database_url;
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = PostgresStore::connect(url, config.database_connections.clamp(1, 4))
+            .await
+            .context("cannot open the PostgreSQL database for the PCF app")?;
+        Ok(Arc::new(store))
+    } else {
+        let store = SqliteStore::open_url(url)
+            .await
+            .with_context(|| format!("cannot open the SQLite database {url} for the PCF app"))?;
+        Ok(Arc::new(store))
+    }
+}
+
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let url = &config.database_url;
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -378,6 +401,14 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
     if let Some(identity) = &identity {
         public = public.merge(tsunagu_server::identity_router(identity.clone()));
     }
+    let pcf = if config.pcf_app {
+        let (service, transport, router) =
+            start_pcf_app(config, &connector, &client, &public_url).await?;
+        public = public.merge(router);
+        Some((service, transport))
+    } else {
+        None
+    };
     let mut management = tsunagu_server::management_router(state);
     if let Some(identity) = &identity {
         let key_file = std::path::PathBuf::from(&config.key_file);
@@ -408,11 +439,98 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
         management_addr,
         public_url,
         identity,
+        pcf,
         client,
         operator,
         _workers: workers,
         servers,
     })
+}
+
+/// The PCF app of a connector: its service on the connector's database, its trade inbox
+/// over DSP, the PACT client of the configuration, and the router serving the Ouranos and
+/// PACT APIs.
+async fn start_pcf_app(
+    config: &Config,
+    connector: &Connector,
+    client: &reqwest::Client,
+    public_url: &str,
+) -> anyhow::Result<(PcfService, Arc<DspTradeTransport>, axum::Router)> {
+    let documents = open_documents(config).await?;
+    pcf_dsp::publish_trade_inbox(connector)
+        .await
+        .context("cannot publish the PCF trade inbox")?;
+    let transport = DspTradeTransport::new(connector.clone());
+    let service = PcfService::new(documents, transport.clone());
+    pcf_dsp::attach_service(connector, service.clone());
+    set_up_pcf_company(config, &service).await?;
+    if !config.pact_client_id.is_empty() {
+        service
+            .register_pact_client(
+                &config.pact_client_id,
+                config.pact_client_secret.expose(),
+                tsunagu_pcf::Disclosure::StageSplit,
+            )
+            .await
+            .context("cannot register the PACT client")?;
+    }
+    let mut pact = tsunagu_pcf::PactApiSettings::new(client.clone());
+    pact.public_base_url = Some(public_url.to_owned());
+    pact.allow_loopback_http_callbacks = config.pact_loopback_http_callbacks;
+    let owed = tsunagu_pcf::pact::resume_owed_events(service.clone(), pact.clone()).await;
+    if owed > 0 {
+        tracing::info!(owed, "resending PACT event answers owed before the restart");
+    }
+    let router =
+        tsunagu_pcf::pact_router(service.clone(), pact).merge(tsunagu_pcf::ouranos_router(
+            service.clone(),
+            tsunagu_pcf::OuranosApiSettings {
+                public_base_url: Some(public_url.to_owned()),
+            },
+        ));
+    Ok((service, transport, router))
+}
+
+/// The company's operator record, Ouranos API key and account from the configuration.
+/// Running it again changes nothing but a reset password.
+async fn set_up_pcf_company(config: &Config, service: &PcfService) -> anyhow::Result<()> {
+    use tsunagu_pcf::service::ServiceError;
+    if !config.pcf_company_name.is_empty() {
+        match service.operator().await {
+            Ok(_) => {}
+            Err(ServiceError::NotSetUp) => {
+                let number = tsunagu_pcf::CorporateNumber::parse(&config.pcf_corporate_number)
+                    .context("pcf_corporate_number")?;
+                service
+                    .set_up_operator(tsunagu_pcf::Operator {
+                        operator_id: uuid::Uuid::new_v4(),
+                        name: config.pcf_company_name.clone(),
+                        address: String::new(),
+                        open_operator_id: tsunagu_pcf::OperatorIdentifier::JapaneseCorporateNumber(
+                            number,
+                        ),
+                        global_operator_id: None,
+                    })
+                    .await
+                    .context("cannot set up the PCF app's operator record")?;
+            }
+            Err(other) => return Err(other).context("cannot read the PCF app's operator record"),
+        }
+    }
+    let api_key = config.ouranos_api_key.expose();
+    if !api_key.is_empty() && service.verify_api_key(Some(api_key)).await.is_err() {
+        service
+            .register_api_key("configured application", api_key)
+            .await
+            .context("cannot register ouranos_api_key")?;
+    }
+    if !config.ouranos_account.is_empty() {
+        service
+            .create_account(&config.ouranos_account, config.ouranos_password.expose())
+            .await
+            .context("cannot create ouranos_account")?;
+    }
+    Ok(())
 }
 
 /// Serves `router` on `listener`, over TLS when configured.
@@ -512,6 +630,15 @@ pub fn dev_config(participant_id: &str, database_url: String) -> Config {
         worker_batch: 64,
         witness_interval_ms: 10_000,
         log: "warn".into(),
+        pcf_app: false,
+        pact_client_id: String::new(),
+        pact_client_secret: crate::config::Secret::default(),
+        pact_loopback_http_callbacks: false,
+        pcf_company_name: String::new(),
+        pcf_corporate_number: String::new(),
+        ouranos_api_key: crate::config::Secret::default(),
+        ouranos_account: String::new(),
+        ouranos_password: crate::config::Secret::default(),
     }
 }
 

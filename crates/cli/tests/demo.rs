@@ -22,7 +22,7 @@ fn the_demo_runs_the_story_and_exits_zero() {
     );
     for expected in [
         "4 credentials",
-        "recycler sees 0 dataset(s)",
+        "recycler sees the footprint 0 times",
         "REQUESTED -> AGREED -> VERIFIED -> FINALIZED",
         "STARTED; data address received",
         "\"pcfExcludingBiogenic\": \"14.7\"",
@@ -89,6 +89,21 @@ fn the_demo_runs_the_story_and_exits_zero() {
                 "{field} missing: {participant}"
             );
         }
+        // Every company runs the PCF app; PACT tools get its URL and demo credentials.
+        assert!(
+            participant["pact_url"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://localhost:"),
+            "{participant}"
+        );
+        assert!(
+            participant["pact_client_id"]
+                .as_str()
+                .unwrap()
+                .ends_with("-pact-demo")
+        );
+        assert!(participant["pact_client_secret"].as_str().unwrap().len() >= 16);
         assert!(participant["roles"].is_array());
         assert!(participant["did"].as_str().unwrap().starts_with("did:web:"));
     }

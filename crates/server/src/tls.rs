@@ -51,7 +51,9 @@ pub fn server_config(
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(certificates, key)?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // HTTP/1.1 only: the listeners are served by axum without its `http2` feature, so a
+    // client that negotiated `h2` (curl does by default) had its connection reset.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 
@@ -131,5 +133,19 @@ impl axum::serve::Listener for TlsListener {
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         Ok(self.local_addr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: `h2` was offered in ALPN though the server speaks only HTTP/1.1, and
+    /// `curl https://…` to any connector failed with a connection reset.
+    #[test]
+    fn only_http1_is_offered() {
+        let (cert, key) = self_signed(&["localhost".into()]).unwrap();
+        let config = server_config(cert.as_bytes(), key.as_bytes()).unwrap();
+        assert_eq!(config.alpn_protocols, vec![b"http/1.1".to_vec()]);
     }
 }

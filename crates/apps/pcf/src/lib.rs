@@ -15,10 +15,13 @@
 //! companies through a `TradeTransport` it is given (never by calling them itself); `http`
 //! serves the Ouranos Ecosystem data-transaction API over it, so that applications written
 //! for Ouranos can point at a tsunagu company. `ouranos` maps between the two vocabularies.
+//! `pact` does the same for the WBCSD PACT Technical Specifications v3.0: its data model,
+//! the mapping to and from tsunagu's footprints, and its REST API (OAuth2 client
+//! credentials, footprint listing, CloudEvents).
 //!
 //! The domain modules must never do IO (no files, network, database, clock or randomness:
 //! time is passed in, the synthetic benchmark chain is seeded); only `service` (store,
-//! clock through `Clock`, random ids and secrets) and `http` do. Nothing here computes with
+//! clock through `Clock`, random ids and secrets), `http` and the `api` of `pact` do. Nothing here computes with
 //! binary floating point (all arithmetic is `rust_decimal`, checked, so hostile supplier
 //! data is an error rather than a panic; JSON numbers become doubles only on the wire), and
 //! nothing puts a company's activity data, emission factors, evidence files or bill of
@@ -41,6 +44,7 @@ mod stage;
 mod unit;
 
 pub mod http;
+pub mod pact;
 pub mod service;
 
 pub use activity::{
@@ -77,6 +81,7 @@ pub use stage::{ByStage, LifeCycleStage, StageError};
 pub use unit::{Dimension, Quantity, Unit, UnitError};
 
 pub use http::{OuranosApiSettings, ouranos_router};
+pub use pact::{PactApiSettings, PactProfile, pact_router};
 pub use service::{PcfService, ServiceError, TradeTransport};
 
 /// Re-exported so that callers build amounts with the same decimal type.

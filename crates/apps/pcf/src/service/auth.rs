@@ -126,18 +126,18 @@ fn hex(bytes: &[u8]) -> String {
     text
 }
 
-fn random_hex(bytes: usize) -> String {
+pub(super) fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     OsRng.fill_bytes(&mut buffer);
     hex(&buffer)
 }
 
-fn sha256_hex(text: &str) -> String {
+pub(super) fn sha256_hex(text: &str) -> String {
     hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// SHA-256 over the salt, a separator and the secret.
-fn salted(salt: &str, secret: &str) -> String {
+pub(super) fn salted(salt: &str, secret: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(salt.as_bytes());
     hasher.update([0u8]);
@@ -146,7 +146,7 @@ fn salted(salt: &str, secret: &str) -> String {
 }
 
 /// Compares digests in time independent of where they differ.
-fn same(a: &str, b: &str) -> bool {
+pub(super) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

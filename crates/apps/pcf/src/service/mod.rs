@@ -12,9 +12,12 @@
 //! `parts` (lookup: plant, name and auxiliary name), `structures` (by parent), `footprints`,
 //! `certificates`, `trades.out` (the company's requests; lookup: its trace id),
 //! `trades.in` (requests to the company; lookup: status id), `settings`, `accounts`,
-//! `api_keys`, `tokens` (by SHA-256; lookup: account).
+//! `api_keys`, `tokens` (by SHA-256; lookup: account), `pact_clients`, `pact_tokens` (by
+//! SHA-256; lookup: client), `pact_outbox` (event answers owed), and the journal
+//! `pcf.pact_events` (events the PACT API accepted).
 
 mod auth;
+mod pact;
 mod records;
 mod trade;
 mod transport;
@@ -36,6 +39,7 @@ use crate::rollup::{DisclosedFootprint, DisclosurePolicy, FootprintResult};
 use crate::unit::Unit;
 
 pub use auth::{AuthError, AuthSettings, LoginTokens, Session};
+pub use pact::{OwedPactEvent, PactAuthError, PactClient, PactToken};
 pub use trade::{NewRequest, StatusChange, TradeDirection, TradeStatus, TradeView};
 pub use transport::{
     LoopbackNetwork, MAX_TREE_DEPTH, NoTransport, Partner, SubtreeProgress, TRADE_MESSAGE_VERSION,
