@@ -117,6 +117,11 @@ pub struct Config {
     /// the connector's database.
     #[serde(default)]
     pub pcf_app: bool,
+    /// Run the battery passport app: the company's passports on the public listener
+    /// (`/passports/{id}` as a page, JSON or SD-JWT, QR codes, `/resolve/{battery}`), signed
+    /// with the connector's key. Needs a DID identity (not `dev_insecure_identity`).
+    #[serde(default)]
+    pub passport_app: bool,
     /// The OAuth2 client id a PACT data recipient authenticates with at `/auth/token`.
     /// Empty: no PACT client (the PACT API answers every token request with 401).
     #[serde(default)]
@@ -181,7 +186,7 @@ fn default_log() -> String {
 }
 
 /// The keys of `Config`, for the environment overlay and the example-file test.
-pub const KEYS: [&str; 33] = [
+pub const KEYS: [&str; 34] = [
     "participant_id",
     "bind",
     "management_bind",
@@ -207,6 +212,7 @@ pub const KEYS: [&str; 33] = [
     "witness_interval_ms",
     "log",
     "pcf_app",
+    "passport_app",
     "pact_client_id",
     "pact_client_secret",
     "pact_loopback_http_callbacks",
@@ -276,6 +282,11 @@ impl Config {
             ("ouranos_api_key", !self.ouranos_api_key.expose().is_empty()),
             ("ouranos_account", !self.ouranos_account.is_empty()),
         ];
+        if self.passport_app && self.dev_insecure_identity {
+            bail!(
+                "passport_app needs a DID identity: passports are signed with the connector's DID key, so dev_insecure_identity must be off"
+            );
+        }
         if let Some((key, _)) = pcf_settings.iter().find(|(_, set)| *set && !self.pcf_app) {
             bail!("{key} needs pcf_app = true");
         }
@@ -364,6 +375,7 @@ pub(crate) fn overlay_environment(table: &mut toml::Table, get: impl Fn(&str) ->
             | "did_web_insecure_http"
             | "ledger"
             | "pcf_app"
+            | "passport_app"
             | "pact_loopback_http_callbacks" => match raw.trim() {
                 "true" | "1" | "yes" => toml::Value::Boolean(true),
                 "false" | "0" | "no" | "" => toml::Value::Boolean(false),
@@ -437,6 +449,7 @@ mod tests {
             witness_interval_ms: 1,
             log: default_log(),
             pcf_app: false,
+            passport_app: false,
             pact_client_id: String::new(),
             pact_client_secret: Secret::default(),
             pact_loopback_http_callbacks: false,

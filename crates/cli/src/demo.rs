@@ -103,6 +103,7 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
         ],
         crate::network::NetworkOptions {
             pcf_app: true,
+            passport_app: true,
             ..Default::default()
         },
     )
@@ -366,6 +367,44 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
 
     step(
         7,
+        "The cell maker issues the battery passport of a pack: a public page behind a QR code",
+    );
+    let app = cell
+        .passport
+        .as_ref()
+        .context("the cell maker runs the passport app")?;
+    let passport = tsunagu_passport::install_demo_battery(&app.service).await?;
+    let passport_url = app.service.public_url(passport.id);
+    let qr_url = app.service.qr_url(passport.id, "svg");
+    detail(format!(
+        "battery {}: passport {}",
+        passport.battery, passport.id
+    ));
+    detail(format!("passport page  {passport_url}"));
+    detail(format!("QR code        {qr_url}"));
+    let client = crate::node::client_for(&network.tls.cert_file.display().to_string())?;
+    let public: Value = client
+        .get(&passport_url)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    detail(format!(
+        "anyone sees the public view ({} sections); state of health, dismantling and authority data need a credential that says who may see them",
+        public.as_object().map_or(0, |object| object.len())
+    ));
+    let batteries = json!([{
+        "id": passport.id.to_string(),
+        "battery": passport.battery.to_string(),
+        "issuer": "cell-maker",
+        "passport_url": passport_url,
+        "qr_url": qr_url,
+    }]);
+
+    step(
+        8,
         "Provable history: both logs hold the exchange; each partner cosigned the other's checkpoint",
     );
     let deadline = Instant::now() + WAIT;
@@ -403,15 +442,14 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
             history.size
         ));
     }
+    let mut manifest = network.manifest();
+    manifest["batteries"] = batteries;
     let manifest_path = serve
         .manifest
         .clone()
         .unwrap_or_else(|| dir.join("manifest.json"));
-    std::fs::write(
-        &manifest_path,
-        serde_json::to_string_pretty(&network.manifest())?,
-    )
-    .with_context(|| format!("cannot write the manifest {}", manifest_path.display()))?;
+    std::fs::write(&manifest_path, serde_json::to_string_pretty(&manifest)?)
+        .with_context(|| format!("cannot write the manifest {}", manifest_path.display()))?;
     let verdicts = crate::verify::run_manifest(&crate::verify::VerifyOptions {
         manifest: Some(manifest_path.clone()),
         ..Default::default()
@@ -433,7 +471,7 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
         }
     }
 
-    step(8, "Who learned what");
+    step(9, "Who learned what");
     detail(
         "material maker: kept its activity data; shared only the result, with the cell maker, under contract",
     );
@@ -449,6 +487,8 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
         println!("manifest written to {}", path.display());
     }
     if serve.serve {
+        println!("battery passport: {passport_url}");
+        println!("its QR code:      {qr_url}");
         println!("the network keeps running; press Ctrl-C to stop");
         let _ = tokio::signal::ctrl_c().await;
     }

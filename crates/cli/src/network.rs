@@ -92,6 +92,8 @@ pub struct NetworkOptions {
     /// Run the PCF app in every company, with sample footprints and a PACT client whose
     /// credentials (drawn for this run) the manifest lists.
     pub pcf_app: bool,
+    /// Run the battery passport app in every company.
+    pub passport_app: bool,
 }
 
 impl Default for NetworkOptions {
@@ -101,6 +103,7 @@ impl Default for NetworkOptions {
             ledger: true,
             witness_interval: std::time::Duration::from_secs(10),
             pcf_app: false,
+            passport_app: false,
         }
     }
 }
@@ -222,6 +225,7 @@ impl Network {
             let mut config = member_config(&company.name, dir, &operator, &tls);
             config.ledger = options.ledger;
             config.witness_interval_ms = options.witness_interval.as_millis() as u64;
+            config.passport_app = options.passport_app;
             if options.pcf_app {
                 config.pcf_app = true;
                 config.pact_client_id = format!("{}-pact-demo", company.name);
@@ -310,6 +314,9 @@ impl Network {
                 }
                 participant
             }).collect::<Vec<_>>(),
+            // The batteries whose passports members issued: filled in by whoever issues them
+            // (`id`, `battery`, `issuer`, `passport_url`, `qr_url`).
+            "batteries": [],
         })
     }
 }

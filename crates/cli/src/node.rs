@@ -35,6 +35,8 @@ pub struct Node {
     /// The carbon-footprint app, when `pcf_app` is on, and its trade transport (partners'
     /// DSP addresses are added to it).
     pub pcf: Option<(PcfService, Arc<DspTradeTransport>)>,
+    /// The battery passport app, when `passport_app` is on.
+    pub passport: Option<tsunagu_passport::PassportApp>,
     client: reqwest::Client,
     operator: Option<(String, String)>,
     _workers: Workers,
@@ -288,6 +290,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
     let store = open_store(config).await?;
     let client = client_for(&config.tls_ca_file)?;
     let mut agreement_signer: Option<Arc<dyn tsunagu_engine::AgreementSigner>> = None;
+    let mut caller_trust: Option<tsunagu_passport::CallerTrust> = None;
     let (participant_id, outbound, authenticator, identity, party_keys): IdentityParts = if config
         .dev_insecure_identity
     {
@@ -333,13 +336,18 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
             identity.clone(),
             resolver.clone(),
         )));
+        let status_lists: Arc<dyn tsunagu_trust::status_list::StatusListSource> = Arc::new(
+            HttpStatusLists::new(client.clone(), config.did_web_insecure_http),
+        );
+        caller_trust = Some(tsunagu_passport::CallerTrust {
+            resolver: resolver.clone(),
+            status_lists: status_lists.clone(),
+            trusted_issuers: trusted.clone(),
+        });
         let authenticator = DcpAuthenticator::new(
             identity.clone(),
             resolver,
-            Arc::new(HttpStatusLists::new(
-                client.clone(),
-                config.did_web_insecure_http,
-            )),
+            status_lists,
             trusted,
             client.clone(),
         );
@@ -409,6 +417,17 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
     } else {
         None
     };
+    let passport = match (config.passport_app, caller_trust) {
+        (true, Some(trust)) => {
+            let app =
+                start_passport_app(config, connector.participant_id(), &public_url, trust)
+                    .await?;
+            public = public.merge(tsunagu_passport::passport_router(app.clone()));
+            Some(app)
+        }
+        (true, None) => bail!("passport_app needs a DID identity"),
+        (false, _) => None,
+    };
     let mut management = tsunagu_server::management_router(state);
     if let Some(identity) = &identity {
         let key_file = std::path::PathBuf::from(&config.key_file);
@@ -440,11 +459,33 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
         public_url,
         identity,
         pcf,
+        passport,
         client,
         operator,
         _workers: workers,
         servers,
     })
+}
+
+/// The battery passport app of a connector: its passports in the connector's database, signed
+/// with the connector's key as the economic operator's DID, served under the public URL.
+async fn start_passport_app(
+    config: &Config,
+    operator_did: &str,
+    public_url: &str,
+    trust: tsunagu_passport::CallerTrust,
+) -> anyhow::Result<tsunagu_passport::PassportApp> {
+    let documents = open_documents(config).await?;
+    let keys = load_or_create_keys(std::path::Path::new(&config.key_file))?;
+    let base = url::Url::parse(public_url)
+        .with_context(|| format!("the public URL {public_url} is not a URL"))?;
+    Ok(tsunagu_passport::PassportApp::new(
+        documents,
+        operator_did.to_owned(),
+        keys,
+        base,
+        trust,
+    ))
 }
 
 /// The PCF app of a connector: its service on the connector's database, its trade inbox
@@ -631,6 +672,7 @@ pub fn dev_config(participant_id: &str, database_url: String) -> Config {
         witness_interval_ms: 10_000,
         log: "warn".into(),
         pcf_app: false,
+        passport_app: false,
         pact_client_id: String::new(),
         pact_client_secret: crate::config::Secret::default(),
         pact_loopback_http_callbacks: false,

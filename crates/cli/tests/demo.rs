@@ -33,6 +33,9 @@ fn the_demo_runs_the_story_and_exits_zero() {
         "tsunagu verify: material-maker ok",
         "checked against checkpoints cosigned by cell-maker",
         "tsunagu verify: cell-maker ok",
+        "passport page  https://localhost:",
+        "QR code        https://localhost:",
+        "anyone sees the public view",
         "demo finished",
     ] {
         assert!(
@@ -72,6 +75,20 @@ fn the_demo_runs_the_story_and_exits_zero() {
             .as_str()
             .unwrap()
             .starts_with("https://localhost:")
+    );
+    let batteries = manifest["batteries"].as_array().unwrap();
+    assert_eq!(batteries.len(), 1, "{manifest}");
+    for field in ["id", "battery", "issuer", "passport_url", "qr_url"] {
+        assert!(
+            batteries[0][field].as_str().is_some_and(|v| !v.is_empty()),
+            "the battery lacks {field}: {manifest}"
+        );
+    }
+    assert!(
+        batteries[0]["qr_url"]
+            .as_str()
+            .unwrap()
+            .starts_with(batteries[0]["passport_url"].as_str().unwrap())
     );
     let participants = manifest["participants"].as_array().unwrap();
     assert_eq!(participants.len(), 3);
