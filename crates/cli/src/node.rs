@@ -420,8 +420,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
     let passport = match (config.passport_app, caller_trust) {
         (true, Some(trust)) => {
             let app =
-                start_passport_app(config, connector.participant_id(), &public_url, trust)
-                    .await?;
+                start_passport_app(config, connector.participant_id(), &public_url, trust).await?;
             public = public.merge(tsunagu_passport::passport_router(app.clone()));
             Some(app)
         }
