@@ -138,6 +138,7 @@ impl InboxHandler for TradeInboxHandler {
         };
         outcome.map_err(|error| match error {
             ServiceError::Store(error) => InboxRefusal::Unavailable(error.to_string()),
+            ServiceError::Internal(error) => InboxRefusal::Unavailable(error),
             other => InboxRefusal::Refused(other.to_string()),
         })
     }

@@ -145,9 +145,9 @@ impl From<ServiceError> for Failure {
                 ..Failure::bad_request(message).attributed_to(System::Traceability)
             },
             ServiceError::Auth(error) => Failure::auth(error),
-            internal @ (ServiceError::NotSetUp | ServiceError::Store(_)) => {
-                Failure::internal(internal.to_string())
-            }
+            internal @ (ServiceError::NotSetUp
+            | ServiceError::Store(_)
+            | ServiceError::Internal(_)) => Failure::internal(internal.to_string()),
         }
     }
 }

@@ -88,10 +88,56 @@ pub struct LoginTokens {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Account {
     account_id: String,
+    /// The password as an Argon2id PHC string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    password_phc: Option<String>,
+    /// Accounts made before Argon2id: salt and salted SHA-256 of the password, replaced by
+    /// `password_phc` at the next successful login.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     salt: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     password_sha256: String,
     failed_logins: u32,
     locked_until: Option<DateTime<Utc>>,
+}
+
+/// Hashes a person's password with Argon2id (the crate's default, OWASP-recommended cost), off
+/// the async runtime: it takes tens of milliseconds on purpose.
+async fn hash_password(password: &str) -> Result<String> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+        let salt = SaltString::generate(&mut OsRng);
+        argon2::Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|error| ServiceError::Internal(format!("password hashing failed: {error}")))
+    })
+    .await
+    .map_err(|error| ServiceError::Internal(format!("password hashing stopped: {error}")))?
+}
+
+/// Whether `password` is the account's, checked off the async runtime.
+async fn password_matches(account: &Account, password: &str) -> bool {
+    match &account.password_phc {
+        Some(phc) => {
+            let (phc, password) = (phc.clone(), password.to_owned());
+            tokio::task::spawn_blocking(move || {
+                use argon2::password_hash::{PasswordHash, PasswordVerifier};
+                PasswordHash::new(&phc).is_ok_and(|hash| {
+                    argon2::Argon2::default()
+                        .verify_password(password.as_bytes(), &hash)
+                        .is_ok()
+                })
+            })
+            .await
+            .unwrap_or(false)
+        }
+        None => {
+            !account.password_sha256.is_empty()
+                && same(&salted(&account.salt, password), &account.password_sha256)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -171,11 +217,11 @@ impl PcfService {
                 "a password has at least 8 characters".into(),
             ));
         }
-        let salt = random_hex(16);
         let account = Account {
             account_id: key.clone(),
-            password_sha256: salted(&salt, password),
-            salt,
+            password_phc: Some(hash_password(password).await?),
+            salt: String::new(),
+            password_sha256: String::new(),
             failed_logins: 0,
             locked_until: None,
         };
@@ -271,7 +317,7 @@ impl PcfService {
             tracing::warn!(account = %key, "login refused: account locked after failed attempts");
             return Err(AuthError::InvalidCredentials.into());
         }
-        if !same(&salted(&account.salt, password), &account.password_sha256) {
+        if !password_matches(&account, password).await {
             account.failed_logins = account.failed_logins.saturating_add(1);
             if account.failed_logins >= self.inner.auth.max_failed_logins {
                 account.locked_until = Some(now + self.inner.auth.lockout);
@@ -282,7 +328,14 @@ impl PcfService {
                 .await?;
             return Err(AuthError::InvalidCredentials.into());
         }
-        if account.failed_logins > 0 || account.locked_until.is_some() {
+        let legacy = account.password_phc.is_none();
+        if legacy {
+            // A password stored before Argon2id: rehash it now that it is known.
+            account.password_phc = Some(hash_password(password).await?);
+            account.salt.clear();
+            account.password_sha256.clear();
+        }
+        if legacy || account.failed_logins > 0 || account.locked_until.is_some() {
             account.failed_logins = 0;
             account.locked_until = None;
             ACCOUNTS
@@ -349,11 +402,11 @@ impl PcfService {
     /// `POST /auth/change`: sets a new password and ends every other session of the account;
     /// the token of this call stays valid until it expires.
     pub async fn change_password(&self, session: &Session, new_password: &str) -> Result<()> {
-        let salt = random_hex(16);
         let account = Account {
             account_id: session.account_id.clone(),
-            password_sha256: salted(&salt, new_password),
-            salt,
+            password_phc: Some(hash_password(new_password).await?),
+            salt: String::new(),
+            password_sha256: String::new(),
             failed_logins: 0,
             locked_until: None,
         };

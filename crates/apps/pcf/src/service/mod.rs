@@ -85,6 +85,9 @@ pub enum ServiceError {
     Auth(#[from] AuthError),
     #[error("storage failed: {0}")]
     Store(#[from] StoreError),
+    /// Something of ours broke (not the caller's request); logged, never shown in detail.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl From<Overflow> for ServiceError {
