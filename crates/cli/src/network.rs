@@ -256,18 +256,6 @@ impl Network {
                 config,
             });
         }
-        for member in &members {
-            if let Some((_, transport)) = &member.node.pcf {
-                for other in &members {
-                    if other.company.name != member.company.name {
-                        transport.add_partner_address(
-                            other.node.participant_id(),
-                            &other.node.dsp_url(),
-                        );
-                    }
-                }
-            }
-        }
         Ok(Network {
             operator,
             members,

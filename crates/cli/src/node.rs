@@ -291,6 +291,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
     let client = client_for(&config.tls_ca_file)?;
     let mut agreement_signer: Option<Arc<dyn tsunagu_engine::AgreementSigner>> = None;
     let mut caller_trust: Option<tsunagu_passport::CallerTrust> = None;
+    let mut did_resolver: Option<Arc<dyn tsunagu_trust::did::DidResolver>> = None;
     let (participant_id, outbound, authenticator, identity, party_keys): IdentityParts = if config
         .dev_insecure_identity
     {
@@ -339,6 +340,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
         let status_lists: Arc<dyn tsunagu_trust::status_list::StatusListSource> = Arc::new(
             HttpStatusLists::new(client.clone(), config.did_web_insecure_http),
         );
+        did_resolver = Some(resolver.clone());
         caller_trust = Some(tsunagu_passport::CallerTrust {
             resolver: resolver.clone(),
             status_lists: status_lists.clone(),
@@ -410,8 +412,14 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
         public = public.merge(tsunagu_server::identity_router(identity.clone()));
     }
     let pcf = if config.pcf_app {
-        let (service, transport, router) =
-            start_pcf_app(config, &connector, &client, &public_url).await?;
+        let (service, transport, router) = start_pcf_app(
+            config,
+            &connector,
+            &client,
+            &public_url,
+            did_resolver.clone(),
+        )
+        .await?;
         public = public.merge(router);
         Some((service, transport))
     } else {
@@ -495,12 +503,13 @@ async fn start_pcf_app(
     connector: &Connector,
     client: &reqwest::Client,
     public_url: &str,
+    resolver: Option<Arc<dyn tsunagu_trust::did::DidResolver>>,
 ) -> anyhow::Result<(PcfService, Arc<DspTradeTransport>, axum::Router)> {
     let documents = open_documents(config).await?;
     pcf_dsp::publish_trade_inbox(connector)
         .await
         .context("cannot publish the PCF trade inbox")?;
-    let transport = DspTradeTransport::new(connector.clone());
+    let transport = DspTradeTransport::resolving(connector.clone(), resolver);
     let service = PcfService::new(documents, transport.clone());
     pcf_dsp::attach_service(connector, service.clone());
     set_up_pcf_company(config, &service).await?;

@@ -145,10 +145,12 @@ impl InboxHandler for TradeInboxHandler {
 }
 
 /// Sends trade messages as the consumer of each partner's trade inbox. Partners are found
-/// by their DID; their DSP addresses are given with `add_partner_address`.
+/// by their DID: the DSP address is the `DataService` endpoint of the partner's DID document
+/// (resolved once and remembered), unless one was given with `add_partner_address`.
 pub struct DspTradeTransport {
     connector: Connector,
     addresses: RwLock<HashMap<String, String>>,
+    resolver: Option<Arc<dyn tsunagu_trust::did::DidResolver>>,
     /// Agreement per partner DID. Held across a negotiation, so that concurrent sends to a
     /// partner negotiate once.
     agreements: tokio::sync::Mutex<HashMap<String, String>>,
@@ -158,10 +160,21 @@ pub struct DspTradeTransport {
 }
 
 impl DspTradeTransport {
+    /// A transport whose partners' addresses are only those given with
+    /// `add_partner_address`.
     pub fn new(connector: Connector) -> Arc<DspTradeTransport> {
+        DspTradeTransport::resolving(connector, None)
+    }
+
+    /// A transport that finds partners' DSP addresses in their DID documents.
+    pub fn resolving(
+        connector: Connector,
+        resolver: Option<Arc<dyn tsunagu_trust::did::DidResolver>>,
+    ) -> Arc<DspTradeTransport> {
         Arc::new(DspTradeTransport {
             connector,
             addresses: RwLock::new(HashMap::new()),
+            resolver,
             agreements: tokio::sync::Mutex::new(HashMap::new()),
             timeout: Duration::from_secs(30),
         })
@@ -176,16 +189,34 @@ impl DspTradeTransport {
             .insert(did.to_owned(), dsp_url.to_owned());
     }
 
-    fn address_of(&self, did: &str) -> Result<String, TransportError> {
-        self.addresses
+    async fn address_of(&self, did: &str) -> Result<String, TransportError> {
+        let known = self
+            .addresses
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .get(did)
-            .cloned()
-            .ok_or_else(|| TransportError::Unreachable {
-                partner: did.to_owned(),
-                reason: "no DSP address is known for this partner".into(),
-            })
+            .cloned();
+        if let Some(address) = known {
+            return Ok(address);
+        }
+        let unreachable = |reason: String| TransportError::Unreachable {
+            partner: did.to_owned(),
+            reason,
+        };
+        let resolver = self
+            .resolver
+            .as_ref()
+            .ok_or_else(|| unreachable("no DSP address is known for this partner".into()))?;
+        let document = resolver
+            .resolve(did)
+            .await
+            .map_err(|error| unreachable(format!("its DID document: {error}")))?;
+        let address = document
+            .service_endpoint("DataService")
+            .ok_or_else(|| unreachable("its DID document names no DataService endpoint".into()))?
+            .to_owned();
+        self.add_partner_address(did, &address);
+        Ok(address)
     }
 
     /// A finalized agreement for the partner's trade inbox: the one remembered, one found
@@ -269,7 +300,7 @@ impl DspTradeTransport {
         envelope: TradeEnvelope,
     ) -> Result<(), TransportError> {
         let did = partner.did.as_str();
-        let dsp_url = self.address_of(did)?;
+        let dsp_url = self.address_of(did).await?;
         let body = serde_json::to_vec(&envelope).map_err(|error| TransportError::Refused {
             partner: did.to_owned(),
             reason: format!("the message cannot be encoded: {error}"),

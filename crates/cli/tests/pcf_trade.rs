@@ -66,12 +66,10 @@ async fn app(network: &Network, name: &str, n: u128) -> App {
     let store = SqliteStore::open(&network.dir.join(format!("{name}-pcf.sqlite")))
         .await
         .unwrap();
-    let transport = DspTradeTransport::new(connector.clone());
-    for other in &network.members {
-        if other.company.name != name {
-            transport.add_partner_address(other.node.participant_id(), &other.node.dsp_url());
-        }
-    }
+    // Partners' DSP addresses come from their DID documents (did:web over HTTPS).
+    let client = tsunagu::node::client_for(&network.tls.cert_file.display().to_string()).unwrap();
+    let resolver = Arc::new(tsunagu_server::identity::HttpDidResolver::new(client, true));
+    let transport = DspTradeTransport::resolving(connector.clone(), Some(resolver));
     let service = PcfService::new(Arc::new(store), transport.clone());
     pcf_dsp::attach_service(connector, service.clone());
     let operator = service
