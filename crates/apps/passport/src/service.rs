@@ -31,19 +31,9 @@ const PASSPORTS: &str = "passport.passports";
 /// `metadata.predecessor` of a first passport: the nil UUID.
 pub const NO_PREDECESSOR: &str = "urn:uuid:00000000-0000-0000-0000-000000000000";
 
-/// The current time; tests pass a manual one.
-pub trait Clock: Send + Sync + 'static {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The system's clock.
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
+/// The current time (the PCF app's clock: one notion of time for both apps); tests pass a
+/// manual one.
+pub use tsunagu_pcf::service::{Clock, SystemClock};
 
 #[derive(Debug, Error)]
 pub enum ServiceError {

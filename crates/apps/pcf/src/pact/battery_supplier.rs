@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use super::catenax::CatenaXError;
+use super::catenax::{CatenaXError, strings as texts};
 use crate::activity::Emissions;
 use crate::company::TraceId;
 use crate::num;
@@ -217,20 +217,6 @@ fn text(value: &Value, name: &str) -> Result<String, CatenaXError> {
         .get(name)
         .and_then(Value::as_str)
         .map(str::to_owned)
-        .ok_or_else(|| CatenaXError::Malformed(format!("{name} is missing")))
-}
-
-fn texts(value: &Value, name: &str) -> Result<Vec<String>, CatenaXError> {
-    value
-        .get(name)
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
         .ok_or_else(|| CatenaXError::Malformed(format!("{name} is missing")))
 }
 

@@ -594,7 +594,8 @@ fn optional_string(value: &Value, name: &str) -> Option<String> {
     value.get(name).and_then(Value::as_str).map(str::to_owned)
 }
 
-fn strings(value: &Value, name: &str) -> Result<Vec<String>, CatenaXError> {
+/// The strings of the array `name` of `value`.
+pub(super) fn strings(value: &Value, name: &str) -> Result<Vec<String>, CatenaXError> {
     value
         .get(name)
         .and_then(Value::as_array)
