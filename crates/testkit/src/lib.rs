@@ -17,7 +17,10 @@
 //! * [`TempPostgres`] / [`shared_postgres`] / [`fresh_postgres_database`]: a
 //!   throwaway PostgreSQL cluster in a temporary directory, so store tests can
 //!   run against a real server without any setup on the machine beyond the
-//!   PostgreSQL server binaries.
+//!   PostgreSQL server binaries;
+//! * [`require_python`] / [`run_python_json`]: interoperability tests against independent
+//!   Python implementations, skipped (or failed, with `TSUNAGU_REQUIRE_INTEROP=1`) when the
+//!   library is missing.
 //!
 //! It does IO, spawns processes, uses `anyhow` and prints skip messages to
 //! stderr, none of which is acceptable in shipped code: **it must only ever be
@@ -36,9 +39,11 @@
 mod dcp;
 mod dsp;
 mod postgres;
+mod python;
 mod spec;
 
 pub use dcp::{DcpSchemas, dcp_examples};
 pub use dsp::{DspSchemas, dsp_examples};
 pub use postgres::{TempPostgres, fresh_postgres_database, shared_postgres};
+pub use python::{python_can_import, require_python, run_python_json};
 pub use spec::{require_spec, spec_dir, workspace_root};

@@ -12,14 +12,11 @@
 
 mod common;
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Duration;
 use common::*;
-use serde_json::{Value, json};
+use serde_json::json;
 use tsunagu_trust::TrustError;
 use tsunagu_trust::dcp::{ReplayCache, issue_self_issued_token, verify_self_issued_token};
 use tsunagu_trust::did::did_key_for_p256;
@@ -74,45 +71,9 @@ answer["es256_token"] = sign(ec_key, "ES256", {"typ": "JWT", "kid": request["p25
 json.dump(answer, sys.stdout)
 "#;
 
-fn jwcrypto_available() -> bool {
-    Command::new("python3")
-        .args(["-c", "import jwcrypto"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
-}
-
-fn run_python(request: &Value) -> Value {
-    let mut child = Command::new("python3")
-        .args(["-c", SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 starts");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&serde_json::to_vec(request).unwrap())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "jwcrypto script failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("the script prints JSON")
-}
-
 #[test]
 fn tsunagu_and_jwcrypto_verify_each_others_tokens() {
-    if !jwcrypto_available() {
-        if std::env::var("TSUNAGU_REQUIRE_INTEROP").is_ok_and(|v| v == "1") {
-            panic!("TSUNAGU_REQUIRE_INTEROP=1 but `python3 -c \"import jwcrypto\"` fails");
-        }
-        eprintln!("{SKIP_LINE}");
+    if !tsunagu_testkit::require_python("jwcrypto", SKIP_LINE) {
         return;
     }
 
@@ -158,7 +119,7 @@ fn tsunagu_and_jwcrypto_verify_each_others_tokens() {
             "iat": now.timestamp(), "exp": now.timestamp() + 120
         },
     });
-    let answer = run_python(&request);
+    let answer = tsunagu_testkit::run_python_json(SCRIPT, &request);
 
     // What jwcrypto verified is exactly what tsunagu signed.
     for ((token, _), verified) in ours.iter().zip(answer["verified"].as_array().unwrap()) {

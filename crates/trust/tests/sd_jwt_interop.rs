@@ -13,9 +13,6 @@
 //! Skips with `skipped: python sd-jwt not installed` when the library cannot be imported,
 //! unless `TSUNAGU_REQUIRE_INTEROP=1`, which turns that into a failure (as in CI).
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, Utc};
@@ -107,41 +104,6 @@ answer["library_presentation"] = holder.sd_jwt_presentation
 json.dump(answer, sys.stdout)
 "#;
 
-fn library_available() -> bool {
-    Command::new("python3")
-        .args([
-            "-c",
-            "import sd_jwt.issuer, sd_jwt.holder, sd_jwt.verifier, jwcrypto",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
-}
-
-fn run_python(request: &Value) -> Value {
-    let mut child = Command::new("python3")
-        .args(["-c", SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 starts");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&serde_json::to_vec(request).unwrap())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "sd-jwt script failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("the script prints JSON")
-}
-
 fn passport() -> Value {
     json!({
         "iss": "did:web:cells.example",
@@ -177,11 +139,10 @@ fn without(mut claims: Value, claim: &str) -> Value {
 
 #[test]
 fn tsunagu_and_the_python_reference_implementation_interoperate() {
-    if !library_available() {
-        if std::env::var("TSUNAGU_REQUIRE_INTEROP").is_ok_and(|v| v == "1") {
-            panic!("TSUNAGU_REQUIRE_INTEROP=1 but the python sd-jwt library cannot be imported");
-        }
-        eprintln!("{SKIP_LINE}");
+    if !tsunagu_testkit::require_python(
+        "sd_jwt.issuer, sd_jwt.holder, sd_jwt.verifier, jwcrypto",
+        SKIP_LINE,
+    ) {
         return;
     }
     // The library stamps its key binding JWTs with the real clock; so must the verifier here.
@@ -227,21 +188,24 @@ fn tsunagu_and_the_python_reference_implementation_interoperate() {
     )
     .unwrap();
 
-    let answer = run_python(&json!({
-        "issuer_jwk": issuer.public_jwk(),
-        "presentations": presentations.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "kb_presentation": kb_presentation.to_string(),
-        "issuance_for_library_holder": p256_bound.to_string(),
-        "holder_private_jwk": p256_holder_private,
-        "claims_to_disclose": {
-            "chemistry": true,
-            "materials": [true, {"supplier": true}],
-            "dueDiligence": {"report": true}
-        },
-        "aud": AUDIENCE,
-        "nonce": NONCE,
-        "vct": VCT,
-    }));
+    let answer = tsunagu_testkit::run_python_json(
+        SCRIPT,
+        &json!({
+            "issuer_jwk": issuer.public_jwk(),
+            "presentations": presentations.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "kb_presentation": kb_presentation.to_string(),
+            "issuance_for_library_holder": p256_bound.to_string(),
+            "holder_private_jwk": p256_holder_private,
+            "claims_to_disclose": {
+                "chemistry": true,
+                "materials": [true, {"supplier": true}],
+                "dueDiligence": {"report": true}
+            },
+            "aud": AUDIENCE,
+            "nonce": NONCE,
+            "vct": VCT,
+        }),
+    );
 
     // tsunagu -> library: the library sees exactly the claims tsunagu's verifier sees.
     let not_required = SdJwtExpectations::default();
