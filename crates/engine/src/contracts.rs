@@ -13,7 +13,6 @@ use tsunagu_contracts::{Contract, Library, TermsReference, verify_text};
 use tsunagu_core::PolicyDefinition;
 
 use crate::management::NewPolicyDefinition;
-use crate::peer::OwnIdentity;
 use crate::{Connector, EngineError, VerifiedCaller, now_ms};
 
 /// The contract texts this connector made or agreed to, by SHA-256 (hex).
@@ -122,11 +121,7 @@ impl Connector {
         {
             return Ok(());
         }
-        let own = OwnIdentity {
-            participant_id: self.participant_id().to_owned(),
-            dsp_url: self.settings().dsp_url.clone(),
-            callback_address: self.settings().callback_address(),
-        };
+        let own = self.own_identity();
         let refused = |detail: String| {
             EngineError::BadRequest(format!(
                 "the contract text {reference} could not be obtained from the provider: {detail}"

@@ -17,10 +17,9 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tsunagu_ledger::entry::LogEntry;
-use tsunagu_ledger::{Checkpoint, Hash, Note, SignatureType, Verifier};
+use tsunagu_ledger::{Checkpoint, Hash, Note, SignatureType};
 use tsunagu_store::Page;
 
-use crate::peer::OwnIdentity;
 use crate::{Connector, EngineError};
 
 /// Stored entries read per page.
@@ -263,23 +262,14 @@ impl Connector {
         address: &str,
         query: &HistoryQuery,
     ) -> Result<History, EngineError> {
-        let own = OwnIdentity {
-            participant_id: self.participant_id().to_owned(),
-            dsp_url: self.settings().dsp_url.clone(),
-            callback_address: self.settings().callback_address(),
-        };
+        let own = self.own_identity();
         let answer = self.peer().history(&own, partner, address, query).await?;
         let history: History = serde_json::from_value(answer)
             .map_err(|error| invalid(partner, format!("the history is not understood: {error}")))?;
-        let keys = self
-            .party_keys_for(partner)
+        let verifiers = self
+            .partner_verifiers(partner, SignatureType::Ed25519)
             .await
             .map_err(|error| invalid(partner, error))?;
-        let verifiers: Vec<Verifier> = keys
-            .iter()
-            .filter_map(|key| ed25519_dalek::VerifyingKey::from_bytes(key).ok())
-            .filter_map(|key| Verifier::new(partner, SignatureType::Ed25519, key).ok())
-            .collect();
         let note = Note::parse(&history.checkpoint)
             .map_err(|error| invalid(partner, format!("checkpoint: {error}")))?;
         let verified = note
@@ -328,17 +318,6 @@ impl Connector {
             }
         }
         Ok(history)
-    }
-
-    async fn party_keys_for(&self, partner: &str) -> Result<Vec<[u8; 32]>, String> {
-        let keys = self
-            .inner
-            .party_keys
-            .read()
-            .expect("party keys lock")
-            .clone()
-            .ok_or("this connector cannot learn partners' keys (no DIDs)")?;
-        keys.ed25519_keys(partner).await
     }
 }
 

@@ -63,11 +63,8 @@ pub fn agreement_digest(policy: &Value) -> String {
         .collect()
 }
 
-/// The contract terms an agreement or offer references, if any (see
-/// `tsunagu_contracts::terms_reference`).
-pub fn contract_terms(policy: &Value) -> Option<String> {
-    tsunagu_contracts::terms_reference(policy)
-}
+/// The contract terms an agreement or offer references, if any.
+pub use tsunagu_contracts::terms_reference as contract_terms;
 
 /// The statement a party signs.
 pub(crate) fn statement(agreement: &Agreement, party: Party) -> Value {

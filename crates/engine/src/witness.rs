@@ -30,7 +30,6 @@ use tsunagu_ledger::{
 };
 use tsunagu_store::{Page, StoreError};
 
-use crate::peer::OwnIdentity;
 use crate::{Connector, EngineError, VerifiedCaller, now_ms};
 
 /// Partners' checkpoints this connector cosigned, by partner id.
@@ -157,19 +156,23 @@ impl Connector {
         self.ledger().is_some() && self.cosigner().is_some() && self.party_keys().is_some()
     }
 
-    /// The partner's verifiers for its log (`SignatureType::Ed25519`) or its cosignatures.
-    async fn partner_verifiers(
+    /// The verifiers of `partner`'s Ed25519 keys (from its DID document), for its log
+    /// (`SignatureType::Ed25519`) or its cosignatures (`CosignatureV1`).
+    pub(crate) async fn partner_verifiers(
         &self,
         partner: &str,
         signature_type: SignatureType,
-    ) -> Result<Vec<Verifier>, WitnessRefusal> {
-        let keys = self.party_keys().ok_or(WitnessRefusal::NotWitnessing)?;
-        let keys = keys.ed25519_keys(partner).await.map_err(|error| {
-            WitnessRefusal::Unverified(format!("the keys of {partner} are unknown: {error}"))
-        })?;
+    ) -> Result<Vec<Verifier>, String> {
+        let keys = self
+            .party_keys()
+            .ok_or("this connector cannot learn partners' keys (no DIDs)")?;
+        let keys = keys
+            .ed25519_keys(partner)
+            .await
+            .map_err(|error| format!("the keys of {partner} are unknown: {error}"))?;
         keys.iter()
             .filter_map(|key| ed25519_dalek::VerifyingKey::from_bytes(key).ok())
-            .map(|key| Verifier::new(partner, signature_type, key).map_err(ledger_error))
+            .map(|key| Verifier::new(partner, signature_type, key).map_err(|e| e.to_string()))
             .collect()
     }
 
@@ -198,7 +201,8 @@ impl Connector {
         }
         let verifiers = self
             .partner_verifiers(partner, SignatureType::Ed25519)
-            .await?;
+            .await
+            .map_err(WitnessRefusal::Unverified)?;
         let verified = request
             .checkpoint
             .verify(&verifiers)
@@ -346,11 +350,7 @@ impl Connector {
         if old == size && document.is_some() {
             return Ok(None);
         }
-        let own = OwnIdentity {
-            participant_id: self.participant_id().to_owned(),
-            dsp_url: self.settings().dsp_url.clone(),
-            callback_address: self.settings().callback_address(),
-        };
+        let own = self.own_identity();
         // One retry: a witness that holds another size says which.
         for _ in 0..2 {
             let proof = if old == 0 || old >= size {
@@ -411,7 +411,7 @@ impl Connector {
             .await
         {
             Ok(verifiers) => verifiers,
-            Err(error) => return Err(invalid(error.to_string())),
+            Err(error) => return Err(invalid(error)),
         };
         let witnessed = WitnessedCheckpoint::verify(&cosigned, &verifiers)
             .map_err(|error| invalid(error.to_string()))?;

@@ -293,13 +293,15 @@ macro_rules! store_impl {
                     Lease::Take { owner, now_ms, until_ms } => query.bind(now_ms).bind(owner).bind(until_ms),
                     Lease::Keep | Lease::Release => query,
                 };
-                // The agreement row is written with the negotiation in the states in which a
-                // party first holds it (`AGREED`, `VERIFIED`) or the consumer's signature joins
-                // it: that arrives with the verification, which takes the provider straight to
-                // `FINALIZED`. Only a changed agreement is rewritten.
+                // The agreement row is written with the negotiation in every state in which the
+                // agreement can still change (it appears at `AGREED`; the consumer's signature
+                // joins it with the verification, which takes the provider to `FINALIZED`).
+                // Only a changed agreement is rewritten.
                 let agreement = negotiation.agreement.as_ref().filter(|_| {
-                    matches!(negotiation.state, NegotiationState::Agreed | NegotiationState::Verified)
-                        || (negotiation.state == NegotiationState::Finalized && negotiation.role == Role::Provider)
+                    matches!(
+                        negotiation.state,
+                        NegotiationState::Agreed | NegotiationState::Verified | NegotiationState::Finalized
+                    )
                 });
                 let row = match agreement {
                     Some(agreement) => {
