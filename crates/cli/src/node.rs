@@ -216,24 +216,6 @@ fn write_temporary_secret(
     Ok(temporary)
 }
 
-/// The connector's database as a document store, for the apps.
-pub async fn open_documents(
-    config: &Config,
-) -> anyhow::Result<Arc<dyn tsunagu_store::DocumentStore>> {
-    let url = &config.database_url;
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = PostgresStore::connect(url, config.database_connections.clamp(1, 4))
-            .await
-            .context("cannot open the PostgreSQL database for the PCF app")?;
-        Ok(Arc::new(store))
-    } else {
-        let store = SqliteStore::open_url(url)
-            .await
-            .with_context(|| format!("cannot open the SQLite database {url} for the PCF app"))?;
-        Ok(Arc::new(store))
-    }
-}
-
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let url = &config.database_url;
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -393,6 +375,8 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
         });
     }
     settings.witness_interval = Duration::from_millis(config.witness_interval_ms.max(1));
+    // The apps keep their documents in the connector's own store (one pool, one writer).
+    let documents: Arc<dyn tsunagu_store::DocumentStore> = store.clone();
     let connector = Connector::new(store, peer, settings);
     if let Some(party_keys) = party_keys {
         connector.set_party_keys(party_keys);
@@ -415,6 +399,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
         let (service, transport, router) = start_pcf_app(
             config,
             &connector,
+            documents.clone(),
             &client,
             &public_url,
             did_resolver.clone(),
@@ -427,8 +412,14 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
     };
     let passport = match (config.passport_app, caller_trust) {
         (true, Some(trust)) => {
-            let app =
-                start_passport_app(config, connector.participant_id(), &public_url, trust).await?;
+            let app = start_passport_app(
+                config,
+                documents.clone(),
+                connector.participant_id(),
+                &public_url,
+                trust,
+            )
+            .await?;
             public = public.merge(tsunagu_passport::passport_router(app.clone()));
             Some(app)
         }
@@ -478,11 +469,11 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
 /// with the connector's key as the economic operator's DID, served under the public URL.
 async fn start_passport_app(
     config: &Config,
+    documents: Arc<dyn tsunagu_store::DocumentStore>,
     operator_did: &str,
     public_url: &str,
     trust: tsunagu_passport::CallerTrust,
 ) -> anyhow::Result<tsunagu_passport::PassportApp> {
-    let documents = open_documents(config).await?;
     let keys = load_or_create_keys(std::path::Path::new(&config.key_file))?;
     let base = url::Url::parse(public_url)
         .with_context(|| format!("the public URL {public_url} is not a URL"))?;
@@ -501,11 +492,11 @@ async fn start_passport_app(
 async fn start_pcf_app(
     config: &Config,
     connector: &Connector,
+    documents: Arc<dyn tsunagu_store::DocumentStore>,
     client: &reqwest::Client,
     public_url: &str,
     resolver: Option<Arc<dyn tsunagu_trust::did::DidResolver>>,
 ) -> anyhow::Result<(PcfService, Arc<DspTradeTransport>, axum::Router)> {
-    let documents = open_documents(config).await?;
     pcf_dsp::publish_trade_inbox(connector)
         .await
         .context("cannot publish the PCF trade inbox")?;

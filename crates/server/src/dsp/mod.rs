@@ -3,7 +3,7 @@
 
 pub(crate) mod convert;
 pub(crate) mod error;
-mod witness;
+mod extensions;
 
 use axum::Json;
 use axum::Router;
@@ -33,14 +33,20 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/.well-known/dspace-version", get(version))
         .route("/dsp/catalog/request", post(catalog_request))
-        .route("/dsp/ledger/add-checkpoint", post(witness::add_checkpoint))
+        .route(
+            "/dsp/ledger/add-checkpoint",
+            post(extensions::add_checkpoint),
+        )
         .route(
             "/dsp/callback/ledger/add-checkpoint",
-            post(witness::add_checkpoint),
+            post(extensions::add_checkpoint),
         )
-        .route("/dsp/ledger/history", post(witness::history))
-        .route("/dsp/contractterms/{sha256}", get(witness::contract_text))
-        .route("/dsp/callback/ledger/history", post(witness::history))
+        .route("/dsp/ledger/history", post(extensions::history))
+        .route(
+            "/dsp/contractterms/{sha256}",
+            get(extensions::contract_text),
+        )
+        .route("/dsp/callback/ledger/history", post(extensions::history))
         .route("/dsp/catalog/datasets/{id}", get(dataset))
         // Provider side of contract negotiation.
         .route(

@@ -1,3 +1,5 @@
+//! tsunagu's extensions beside the DSP endpoints, for authenticated partners.
+//!
 //! `POST <dsp>/ledger/add-checkpoint` (and the same below the callback address): a partner
 //! asks this connector to cosign its latest checkpoint, as C2SP tlog-witness defines the
 //! request and its answers. The caller is authenticated like every DSP caller; the engine
