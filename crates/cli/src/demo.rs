@@ -1,10 +1,16 @@
-//! `tsunagu demo`: a small supply chain on loopback. The scheme operator and three companies,
-//! each with its own connector, keys and SQLite file. The companies apply to the operator, are
-//! approved and receive their credentials; from then on every DSP call between them is
-//! authenticated with DCP (self-issued tokens, verifiable presentations). A cathode-material
-//! maker publishes the carbon footprint of a batch for cell makers only; a cell maker finds
-//! it, negotiates a contract and pulls the data; a recycler, whose credentials say it is not
-//! a cell maker, does not even see it in the catalog.
+//! `tsunagu demo`: a battery supply chain on loopback. The scheme operator and seven
+//! companies (two refiners, a cathode-material and an anode-material maker, a cell maker, a
+//! pack maker and a recycler), each with its own connector, keys and SQLite file. The
+//! companies apply to the operator, are approved and receive their credentials; from then on
+//! every DSP call between them is authenticated with DCP (self-issued tokens, verifiable
+//! presentations).
+//!
+//! The story: the cathode maker publishes the carbon footprint of a batch for cell makers
+//! only; the cell maker finds it, negotiates a contract and pulls the data, while the
+//! recycler, whose credentials say it is not a cell maker, does not even see it. Then the
+//! whole chain computes its carbon footprints, each company from its own data and its direct
+//! suppliers' results, up to the pack maker's declaration in kg CO2e per kWh with its
+//! performance class; the pack's passport is issued, and every log is verified.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -20,7 +26,7 @@ use tsunagu_engine::{
 use crate::network::{Company, Network};
 
 const WAIT: Duration = Duration::from_secs(20);
-/// The asset of the material maker's batch footprint.
+/// The asset of the cathode maker's batch footprint.
 const FOOTPRINT_ASSET_ID: &str = "cam-nmc811-batch-2026-11-pcf";
 
 fn step(number: u32, text: &str) {
@@ -31,11 +37,11 @@ fn detail(text: impl AsRef<str>) {
     println!("    {}", text.as_ref());
 }
 
-/// The footprint the material maker computed from its confidential data; only the result
+/// The footprint the cathode maker computed from its confidential data; only the result
 /// travels.
 fn cathode_footprint() -> Value {
     json!({
-        "productId": "urn:tsunagu:material-maker:cam-nmc811:batch-2026-11",
+        "productId": "urn:tsunagu:cathode-maker:cam-nmc811:batch-2026-11",
         "productName": "Cathode active material NMC811, batch 2026-11",
         "declaredUnit": "kilogram",
         "pcfExcludingBiogenic": "14.7",
@@ -83,9 +89,27 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
         dir,
         vec![
             Company::new(
-                "material-maker",
+                "lithium-refiner",
+                "Demo Lithium Refining K.K.",
+                100_000_000_004,
+                &["materialMaker"],
+            ),
+            Company::new(
+                "nickel-refiner",
+                "Demo Nickel Refining K.K.",
+                100_000_000_005,
+                &["materialMaker"],
+            ),
+            Company::new(
+                "cathode-maker",
                 "Demo Cathode Materials K.K.",
                 100_000_000_001,
+                &["materialMaker"],
+            ),
+            Company::new(
+                "anode-maker",
+                "Demo Anode Materials K.K.",
+                100_000_000_006,
                 &["materialMaker"],
             ),
             Company::new(
@@ -93,6 +117,12 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
                 "Demo Cell Manufacturing K.K.",
                 100_000_000_002,
                 &["cellMaker"],
+            ),
+            Company::new(
+                "pack-maker",
+                "Demo Battery Packs K.K.",
+                100_000_000_007,
+                &["packMaker"],
             ),
             Company::new(
                 "recycler",
@@ -125,16 +155,16 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
                 .map_or(0, |identity| identity.credentials().len())
         ));
     }
-    let material = &network.member("material-maker").node;
+    let cathode = &network.member("cathode-maker").node;
     let cell = &network.member("cell-maker").node;
     let recycler = &network.member("recycler").node;
 
     step(
         2,
-        "The material maker publishes its batch footprint for cell makers only",
+        "The cathode maker publishes its batch footprint for cell makers only",
     );
     let footprint = serde_json::to_vec_pretty(&cathode_footprint())?;
-    let m = &material.connector;
+    let m = &cathode.connector;
     m.create_asset(NewAssetRequest {
         id: Some(FOOTPRINT_ASSET_ID.into()),
         properties: json!({
@@ -171,7 +201,7 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
     // cell maker: the policy and the contract text are bound by the terms reference.
     let parameters: std::collections::BTreeMap<String, String> = [
         ("provider_name", "Demo Cathode Materials K.K."),
-        ("provider_did", material.participant_id()),
+        ("provider_did", cathode.participant_id()),
         ("recipient_name", "Demo Cell Manufacturing K.K."),
         ("recipient_did", cell.participant_id()),
         ("effective_date", "2026-11-01"),
@@ -207,9 +237,9 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
         contract.terms_reference
     ));
     detail(format!(
-        "contract text ({} articles, English and Japanese) kept by the material maker: {}/v3/contractterms/{}?lang=ja",
+        "contract text ({} articles, English and Japanese) kept by the cathode maker: {}/v3/contractterms/{}?lang=ja",
         contract.terms.markdown_en.matches("\n## ").count(),
-        material.management_url(),
+        cathode.management_url(),
         contract.terms.sha256_hex()
     ));
 
@@ -222,8 +252,8 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
     let (catalog, _) = recycler
         .connector
         .request_catalog(
-            material.participant_id(),
-            &material.dsp_url(),
+            cathode.participant_id(),
+            &cathode.dsp_url(),
             request.clone(),
         )
         .await?;
@@ -243,7 +273,7 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
     step(4, "The cell maker asks for the catalog and finds the offer");
     let (catalog, _) = cell
         .connector
-        .request_catalog(material.participant_id(), &material.dsp_url(), request)
+        .request_catalog(cathode.participant_id(), &cathode.dsp_url(), request)
         .await?;
     let dataset = catalog["dataset"]
         .as_array()
@@ -271,7 +301,7 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
     let negotiation = cell
         .connector
         .start_negotiation(StartNegotiation {
-            counter_party_address: material.dsp_url(),
+            counter_party_address: cathode.dsp_url(),
             counter_party_id: provider_id,
             offer,
         })
@@ -319,7 +349,7 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
     let transfer = cell
         .connector
         .start_transfer(StartTransfer {
-            counter_party_address: material.dsp_url(),
+            counter_party_address: cathode.dsp_url(),
             agreement_id: agreement.id.clone(),
             mode: TransferMode::Pull,
         })
@@ -356,7 +386,7 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
     }
     if data.signature.is_some() {
         detail(
-            "the bytes came with the material maker's signature over their SHA-256 (checked against its DID, logged)",
+            "the bytes came with the cathode maker's signature over their SHA-256 (checked against its DID, logged)",
         );
     }
     let completed = cell
@@ -367,6 +397,12 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
 
     step(
         7,
+        "Carbon footprints across the chain: each company computes its own from its own data and its direct suppliers' results (trade requests over DSP)",
+    );
+    let story = chain_story(&network, dir).await?;
+
+    step(
+        8,
         "The cell maker issues the battery passport of a pack: a public page behind a QR code",
     );
     let app = cell
@@ -404,12 +440,12 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
     }]);
 
     step(
-        8,
+        9,
         "Provable history: both logs hold the exchange; each partner cosigned the other's checkpoint",
     );
     let deadline = Instant::now() + WAIT;
     loop {
-        let material_cosigned = m
+        let cathode_cosigned = m
             .cosigned_checkpoints()
             .await?
             .into_iter()
@@ -419,8 +455,8 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
             .cosigned_checkpoints()
             .await?
             .into_iter()
-            .any(|held| held.partner == material.participant_id());
-        if material_cosigned && cell_cosigned {
+            .any(|held| held.partner == cathode.participant_id());
+        if cathode_cosigned && cell_cosigned {
             break;
         }
         if Instant::now() > deadline {
@@ -428,7 +464,7 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    for (name, node) in [("material maker", material), ("cell maker", cell)] {
+    for (name, node) in [("cathode maker", cathode), ("cell maker", cell)] {
         let history = node
             .connector
             .history(&tsunagu_engine::HistoryQuery {
@@ -471,14 +507,34 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
         }
     }
 
-    step(9, "Who learned what");
+    step(10, "Who learned what");
     detail(
-        "material maker: kept its activity data; shared only the result, with the cell maker, under contract",
+        "cathode maker: kept its activity data; shared its batch footprint only with the cell maker, under contract",
     );
+    detail("recycler: learned nothing of the batch footprint, not even that the dataset exists");
+    for company in &story.outcome.companies {
+        let learned = if company.learned.is_empty() {
+            "no one's results (it buys nothing in the chain)".to_owned()
+        } else {
+            company
+                .learned
+                .iter()
+                .map(|(supplier, disclosed)| {
+                    format!(
+                        "{supplier}'s result ({} kg CO2e per {}, {:?})",
+                        disclosed.total_kg_co2e.round_dp(2),
+                        disclosed.declared_unit,
+                        disclosed.disclosure
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        detail(format!("{:<16} learned {learned}", company.company));
+    }
     detail(
-        "cell maker: holds the footprint and the agreement that lets it use it for cfp-calculation",
+        "no company saw another's activity data or bill of materials; suppliers never saw the amounts their customers buy",
     );
-    detail("recycler: learned nothing, not even that the dataset exists");
     println!(
         "\ndemo finished in {:.2} s",
         started.elapsed().as_secs_f64()
@@ -493,4 +549,122 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
         let _ = tokio::signal::ctrl_c().await;
     }
     Ok(())
+}
+
+/// What the chain step leaves for the rest of the demo.
+struct ChainStory {
+    outcome: crate::pcf_chain::ChainOutcome,
+}
+
+/// Illustrative performance classes in kg CO2e per kWh delivered over the service life: the
+/// thresholds are set by delegated acts not yet adopted, so they are configuration.
+fn demo_performance_classes() -> anyhow::Result<tsunagu_pcf::PerformanceClasses> {
+    let classes = [
+        ("A", "0.1"),
+        ("B", "0.2"),
+        ("C", "0.3"),
+        ("D", "0.5"),
+        ("E", "1"),
+    ]
+    .iter()
+    .map(|(label, bound)| {
+        Ok(tsunagu_pcf::ClassBound {
+            label: (*label).to_owned(),
+            max_kg_co2e_per_kwh: bound.parse()?,
+        })
+    })
+    .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(tsunagu_pcf::PerformanceClasses::new(classes)?)
+}
+
+async fn chain_story(network: &Network, dir: &Path) -> anyhow::Result<ChainStory> {
+    use tsunagu_pcf::Decimal;
+    let products = crate::pcf_chain::battery_chain()?;
+    let outcome = crate::pcf_chain::run(network, &products, WAIT).await?;
+    outcome
+        .check_confidentiality(&products)
+        .context("who learned what")?;
+    detail(format!(
+        "{} trade requests over DSP; every result reached its customer in {:.0} ms",
+        outcome.requests,
+        outcome.elapsed.as_secs_f64() * 1e3
+    ));
+    for company in &outcome.companies {
+        let stages = &company.footprint.stages;
+        detail(format!(
+            "{:<16} {:>9} kg CO2e per {:<5} (raw materials {}, production {}, distribution {}, end of life {})",
+            company.company,
+            company.footprint.total_kg_co2e().round_dp(2),
+            company.footprint.declared_unit,
+            stages
+                .raw_material_acquisition_and_pre_processing
+                .total()
+                .round_dp(2),
+            stages.main_production.total().round_dp(2),
+            stages.distribution.total().round_dp(2),
+            stages.end_of_life_and_recycling.total().round_dp(2),
+        ));
+    }
+    let pack = outcome
+        .company("pack-maker")
+        .context("the pack maker is in the chain")?;
+    let capacity_kwh = Decimal::from(66);
+    let life = tsunagu_pcf::ServiceLife {
+        category: tsunagu_pcf::BatteryCategory::M1,
+        usable_energy_kwh: Decimal::from(60),
+        service_years: Decimal::from(8),
+    };
+    let battery =
+        tsunagu_pcf::battery_carbon_footprint(&pack.footprint, life, &demo_performance_classes()?)?;
+    detail(format!(
+        "pack: {} kg CO2e, {} kg CO2e per kWh of capacity ({capacity_kwh} kWh)",
+        pack.footprint.total_kg_co2e().round_dp(1),
+        (pack.footprint.total_kg_co2e() / capacity_kwh).round_dp(1)
+    ));
+    detail(format!(
+        "battery carbon footprint: {} kg CO2e per kWh delivered over its life ({} kWh usable x {} cycles/year x {} years = {} kWh), performance class {}",
+        battery.total_kg_co2e_per_kwh().round_dp(3),
+        life.usable_energy_kwh,
+        life.category.full_equivalent_cycles_per_year(),
+        life.service_years,
+        battery.total_energy_delivered_kwh,
+        battery.performance_class.as_deref().unwrap_or("none")
+    ));
+    let service = network
+        .member("pack-maker")
+        .node
+        .pcf
+        .as_ref()
+        .map(|(service, _)| service)
+        .context("the pack maker runs the PCF app")?;
+    let manufacturer = service.operator().await?;
+    let plant = service
+        .plants()
+        .await?
+        .into_iter()
+        .next()
+        .context("the pack maker has a plant")?;
+    let declaration = tsunagu_pcf::CarbonFootprintDeclaration::new(
+        &battery,
+        tsunagu_pcf::DeclarationFacts {
+            study_reference: "https://demo.tsunagu.example/studies/pack-ev66",
+            manufacturer: &manufacturer,
+            plant: &plant,
+            battery_model: "PACK-EV66",
+        },
+        chrono::Utc::now(),
+    );
+    let json_path = dir.join("cfp-declaration.json");
+    let html_path = dir.join("cfp-declaration.html");
+    std::fs::write(
+        &json_path,
+        serde_json::to_string_pretty(&declaration.to_json())?,
+    )?;
+    std::fs::write(&html_path, declaration.to_html())?;
+    detail(format!(
+        "declaration written to {} and {}",
+        json_path.display(),
+        html_path.display()
+    ));
+    Ok(ChainStory { outcome })
 }

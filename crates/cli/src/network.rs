@@ -29,6 +29,15 @@ pub struct Member {
     pub company: Company,
     pub node: Node,
     pub config: Config,
+    /// What an Ouranos client needs besides the configuration, when the company runs the
+    /// PCF app.
+    pub ouranos: Option<OuranosAccess>,
+}
+
+/// An access token of the company's demo Ouranos account, and the operator it acts for.
+pub struct OuranosAccess {
+    pub token: String,
+    pub operator: tsunagu_pcf::Operator,
 }
 
 pub struct Network {
@@ -234,6 +243,14 @@ impl Network {
                 // A conformance suite on this machine receives event answers over plain
                 // HTTP on loopback.
                 config.pact_loopback_http_callbacks = true;
+                // Ouranos applications get an API key and an operator account.
+                config.ouranos_api_key = crate::config::Secret::new(format!(
+                    "tsk_demo_{}",
+                    uuid::Uuid::new_v4().simple()
+                ));
+                config.ouranos_account = format!("{}@demo.tsunagu.example", company.name);
+                config.ouranos_password =
+                    crate::config::Secret::new(format!("demo-{}", uuid::Uuid::new_v4().simple()));
             }
             if !options.tls {
                 config.tls_cert_file = String::new();
@@ -244,16 +261,26 @@ impl Network {
             onboard(&client, &operator, &company, &node)
                 .await
                 .with_context(|| format!("onboarding {}", company.name))?;
+            let mut ouranos = None;
             if let Some((service, _)) = &node.pcf {
                 let n = u128::try_from(members.len() + 1).unwrap_or(u128::MAX);
                 crate::pcf_seed::seed(service, &company, n)
                     .await
                     .with_context(|| format!("sample PCF data of {}", company.name))?;
+                let tokens = service
+                    .login(&config.ouranos_account, config.ouranos_password.expose())
+                    .await
+                    .with_context(|| format!("logging in to {}'s Ouranos API", company.name))?;
+                ouranos = Some(OuranosAccess {
+                    token: tokens.access_token,
+                    operator: service.operator().await?,
+                });
             }
             members.push(Member {
                 company,
                 node,
                 config,
+                ouranos,
             });
         }
         Ok(Network {
@@ -293,12 +320,24 @@ impl Network {
                 "management_api_key": m.config.management_api_key.expose(),
                 "web_url": m.node.public_url,
                 });
-                if m.node.pcf.is_some() {
+                if let (Some(_), Some(ouranos)) = (&m.node.pcf, &m.ouranos) {
                     // Demo-only credentials, drawn for this run.
                     participant["pact_url"] = json!(m.node.public_url);
                     participant["pact_client_id"] = json!(m.config.pact_client_id);
                     participant["pact_client_secret"] =
                         json!(m.config.pact_client_secret.expose());
+                    // An Ouranos client is pointed at `base_url` with the `apiKey` header and
+                    // `Authorization: Bearer <token>` (valid for an hour; `/auth/login` with
+                    // the account gives a new one).
+                    participant["ouranos"] = json!({
+                        "base_url": m.node.public_url,
+                        "api_key": m.config.ouranos_api_key.expose(),
+                        "token": ouranos.token,
+                        "account": m.config.ouranos_account,
+                        "password": m.config.ouranos_password.expose(),
+                        "operator_id": ouranos.operator.operator_id,
+                        "open_operator_id": ouranos.operator.open_operator_id.as_str(),
+                    });
                 }
                 participant
             }).collect::<Vec<_>>(),

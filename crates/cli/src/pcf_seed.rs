@@ -17,7 +17,7 @@ use tsunagu_pcf::{
 use crate::network::Company;
 
 /// One activity line: what, how much per declared unit, in which unit, with which factor.
-struct Line {
+pub(crate) struct Line {
     kind: ActivityKind,
     stage: LifeCycleStage,
     amount: &'static str,
@@ -25,7 +25,24 @@ struct Line {
     factor: &'static str,
 }
 
-fn material(stage: LifeCycleStage, kg: &'static str, factor: &'static str) -> Line {
+impl Line {
+    /// The activity item, rated TeR 2, GeR 2, TiR 3 (primary data, illustrative).
+    pub(crate) fn into_item(self) -> anyhow::Result<ActivityItem> {
+        let rating = DataQualityRating::new(Decimal::TWO, Decimal::TWO, Decimal::from(3))
+            .context("rating")?;
+        Ok(ActivityItem {
+            description: self.factor.to_owned(),
+            kind: self.kind,
+            stage: self.stage,
+            quantity: Quantity::new(self.amount.parse()?, self.unit),
+            factor: self.factor.into(),
+            data_quality: Some(rating),
+            evidence: Vec::new(),
+        })
+    }
+}
+
+pub(crate) fn material(stage: LifeCycleStage, kg: &'static str, factor: &'static str) -> Line {
     Line {
         kind: ActivityKind::Material,
         stage,
@@ -35,7 +52,7 @@ fn material(stage: LifeCycleStage, kg: &'static str, factor: &'static str) -> Li
     }
 }
 
-fn grid(stage: LifeCycleStage, kwh: &'static str, factor: &'static str) -> Line {
+pub(crate) fn grid(stage: LifeCycleStage, kwh: &'static str, factor: &'static str) -> Line {
     let region = factor.rsplit('.').next().unwrap_or("jp").to_owned();
     Line {
         kind: ActivityKind::Electricity {
@@ -48,7 +65,7 @@ fn grid(stage: LifeCycleStage, kwh: &'static str, factor: &'static str) -> Line 
     }
 }
 
-fn heat(stage: LifeCycleStage, mj: &'static str) -> Line {
+pub(crate) fn heat(stage: LifeCycleStage, mj: &'static str) -> Line {
     Line {
         kind: ActivityKind::FuelAndHeat,
         stage,
@@ -58,7 +75,7 @@ fn heat(stage: LifeCycleStage, mj: &'static str) -> Line {
     }
 }
 
-fn sea_freight(stage: LifeCycleStage, tkm: &'static str) -> Line {
+pub(crate) fn sea_freight(stage: LifeCycleStage, tkm: &'static str) -> Line {
     Line {
         kind: ActivityKind::Transport {
             mode: TransportMode::Sea,
@@ -67,6 +84,18 @@ fn sea_freight(stage: LifeCycleStage, tkm: &'static str) -> Line {
         amount: tkm,
         unit: Unit::TonneKilometre,
         factor: "transport.sea.container",
+    }
+}
+
+pub(crate) fn road_freight(stage: LifeCycleStage, tkm: &'static str) -> Line {
+    Line {
+        kind: ActivityKind::Transport {
+            mode: TransportMode::Road,
+        },
+        stage,
+        amount: tkm,
+        unit: Unit::TonneKilometre,
+        factor: "transport.road.truck",
     }
 }
 
@@ -207,22 +236,10 @@ pub async fn seed(service: &PcfService, company: &Company, n: u128) -> anyhow::R
                 additional_info: Default::default(),
             })
             .await?;
-        let rating = DataQualityRating::new(Decimal::TWO, Decimal::TWO, Decimal::from(3))
-            .context("rating")?;
         let activities = product
             .lines
             .into_iter()
-            .map(|line| -> anyhow::Result<ActivityItem> {
-                Ok(ActivityItem {
-                    description: line.factor.to_owned(),
-                    kind: line.kind,
-                    stage: line.stage,
-                    quantity: Quantity::new(line.amount.parse()?, line.unit),
-                    factor: line.factor.into(),
-                    data_quality: Some(rating),
-                    evidence: Vec::new(),
-                })
-            })
+            .map(Line::into_item)
             .collect::<anyhow::Result<Vec<_>>>()?;
         let process = ProductionProcess {
             part: part.trace_id,

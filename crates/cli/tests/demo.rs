@@ -29,13 +29,18 @@ fn the_demo_runs_the_story_and_exits_zero() {
         "transfer COMPLETED",
         "contract policy: template carbon-footprint-exchange@1.0.0#sha256:",
         "signed by both (JWS with their DID keys)",
-        "the bytes came with the material maker's signature",
-        "tsunagu verify: material-maker ok",
-        "checked against checkpoints cosigned by cell-maker",
+        "the bytes came with the cathode maker's signature",
+        "tsunagu verify: cathode-maker ok",
+        "checked against checkpoints cosigned by lithium-refiner, nickel-refiner, cell-maker",
         "tsunagu verify: cell-maker ok",
         "passport page  https://localhost:",
         "QR code        https://localhost:",
         "anyone sees the public view",
+        "5 trade requests over DSP",
+        "performance class",
+        "kg CO2e per kWh delivered over its life",
+        "pack-maker       learned cell-maker's result",
+        "lithium-refiner  learned no one's results",
         "demo finished",
     ] {
         assert!(
@@ -44,7 +49,15 @@ fn the_demo_runs_the_story_and_exits_zero() {
         );
     }
     // Each company kept its own database.
-    for company in ["material-maker", "cell-maker", "recycler"] {
+    for company in [
+        "lithium-refiner",
+        "nickel-refiner",
+        "cathode-maker",
+        "anode-maker",
+        "cell-maker",
+        "pack-maker",
+        "recycler",
+    ] {
         assert!(
             dir.path().join(format!("{company}.sqlite")).exists(),
             "{company} has no database of its own"
@@ -91,7 +104,7 @@ fn the_demo_runs_the_story_and_exits_zero() {
             .starts_with(batteries[0]["passport_url"].as_str().unwrap())
     );
     let participants = manifest["participants"].as_array().unwrap();
-    assert_eq!(participants.len(), 3);
+    assert_eq!(participants.len(), 7);
     for participant in participants {
         for field in [
             "name",
@@ -121,11 +134,46 @@ fn the_demo_runs_the_story_and_exits_zero() {
                 .ends_with("-pact-demo")
         );
         assert!(participant["pact_client_secret"].as_str().unwrap().len() >= 16);
+        // And Ouranos applications what they need to act for the company.
+        let ouranos = &participant["ouranos"];
+        for field in [
+            "base_url",
+            "api_key",
+            "token",
+            "operator_id",
+            "open_operator_id",
+        ] {
+            assert!(
+                ouranos[field].as_str().is_some_and(|v| !v.is_empty()),
+                "ouranos.{field} missing: {participant}"
+            );
+        }
+        assert_eq!(ouranos["open_operator_id"], participant["corporate_number"]);
         assert!(participant["roles"].is_array());
         assert!(participant["did"].as_str().unwrap().starts_with("did:web:"));
     }
+    // The pack maker's declaration is written, with its per-kWh figure and class.
+    let declaration: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("cfp-declaration.json")).unwrap(),
+    )
+    .unwrap();
+    let per_kwh: f64 = declaration["total_kg_co2e_per_kwh"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(per_kwh > 0.05 && per_kwh < 1.0, "{declaration}");
+    assert!(declaration["performance_class"].is_string());
     // No private key reaches the output.
-    for company in ["material-maker", "cell-maker", "recycler"] {
+    for company in [
+        "lithium-refiner",
+        "nickel-refiner",
+        "cathode-maker",
+        "anode-maker",
+        "cell-maker",
+        "pack-maker",
+        "recycler",
+    ] {
         let text =
             std::fs::read_to_string(dir.path().join(format!("{company}-keys.json"))).unwrap();
         let file: serde_json::Value = serde_json::from_str(&text).unwrap();

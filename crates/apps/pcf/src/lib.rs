@@ -82,7 +82,7 @@ pub use unit::{Dimension, Quantity, Unit, UnitError};
 
 pub use http::{OuranosApiSettings, ouranos_router};
 pub use pact::{PactApiSettings, PactProfile, pact_router};
-pub use service::{PcfService, ServiceError, TradeTransport};
+pub use service::{Notification, NotificationKind, PcfService, ServiceError, TradeTransport};
 
 /// Re-exported so that callers build amounts with the same decimal type.
 pub use rust_decimal::Decimal;

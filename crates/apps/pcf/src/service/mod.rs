@@ -10,13 +10,15 @@
 //!
 //! Collections (all prefixed `pcf.`): `operator`, `partners` (lookup: DID), `plants`,
 //! `parts` (lookup: plant, name and auxiliary name), `structures` (by parent), `footprints`,
-//! `certificates`, `trades.out` (the company's requests; lookup: its trace id),
+//! `processes` (activity data by part), `factors` (the company's own and licensed emission
+//! factors), `certificates`, `trades.out` (the company's requests; lookup: its trace id),
 //! `trades.in` (requests to the company; lookup: status id), `settings`, `accounts`,
 //! `api_keys`, `tokens` (by SHA-256; lookup: account), `pact_clients`, `pact_tokens` (by
-//! SHA-256; lookup: client), `pact_outbox` (event answers owed), and the journal
-//! `pcf.pact_events` (events the PACT API accepted).
+//! SHA-256; lookup: client), `pact_outbox` (event answers owed), and the journals
+//! `pcf.pact_events` (events the PACT API accepted) and `pcf.notifications`.
 
 mod auth;
+mod calc;
 mod pact;
 mod records;
 mod trade;
@@ -39,6 +41,7 @@ use crate::rollup::{DisclosedFootprint, DisclosurePolicy, FootprintResult};
 use crate::unit::Unit;
 
 pub use auth::{AuthError, AuthSettings, LoginTokens, Session};
+pub use calc::{Notification, NotificationKind};
 pub use pact::{OwedPactEvent, PactAuthError, PactClient, PactToken};
 pub use trade::{NewRequest, StatusChange, TradeDirection, TradeStatus, TradeView};
 pub use transport::{

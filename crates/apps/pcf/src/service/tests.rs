@@ -7,7 +7,9 @@ use chrono::{Duration, TimeZone};
 use tsunagu_store::SqliteStore;
 
 use super::*;
+use crate::activity::{ActivityItem, ActivityKind, ProductionProcess};
 use crate::company::CorporateNumber;
+use crate::factor::FactorLibrary;
 use crate::quality::DataQualityRating;
 use crate::request::RequestStatus;
 use crate::rollup::Disclosure;
@@ -624,4 +626,236 @@ async fn progress_travels_down_a_chain_of_three() {
         .unwrap()
         .unwrap();
     assert_eq!(status(&at_cell), (2, 2, true));
+}
+
+fn activity(stage: crate::LifeCycleStage, amount: &str, unit: Unit, factor: &str) -> ActivityItem {
+    ActivityItem {
+        description: factor.into(),
+        kind: if unit == Unit::KilowattHour {
+            ActivityKind::Electricity {
+                source: crate::ElectricitySource::Grid {
+                    region: "jp".into(),
+                },
+            }
+        } else {
+            ActivityKind::Material
+        },
+        stage,
+        quantity: crate::Quantity::new(d(amount), unit),
+        factor: factor.into(),
+        data_quality: None,
+        evidence: Vec::new(),
+    }
+}
+
+fn process(part: TraceId, activities: Vec<ActivityItem>) -> ProductionProcess {
+    ProductionProcess {
+        part,
+        declared_unit: Unit::Kilogram,
+        activities,
+        allocation: crate::Allocation::none(),
+    }
+}
+
+const LIOH: &str = "material.lithium_hydroxide.spodumene";
+const GRID: &str = "electricity.grid.jp";
+
+#[tokio::test]
+async fn a_change_at_the_bottom_of_the_chain_is_recomputed_up_to_the_top() {
+    use crate::LifeCycleStage::{MainProduction, RawMaterialAcquisitionAndPreProcessing as Raw};
+    let network = LoopbackNetwork::new();
+    let clock = ManualClock::new();
+    let cell = company(&network, &clock, 1, "7000012050002").await;
+    let cathode = company(&network, &clock, 2, "4010001008772").await;
+    let material = company(&network, &clock, 3, "5010401089998").await;
+    cell.knows(&cathode).await;
+    cathode.knows(&material).await;
+    for supplier in [&cathode, &material] {
+        supplier
+            .service
+            .set_disclosure_policy(DisclosurePolicy::new(Disclosure::StageSplit))
+            .await
+            .unwrap();
+    }
+    let factors = FactorLibrary::bundled();
+    let per = |id: &str| factors.get(&id.into()).unwrap().per_unit().total();
+
+    // Each company enters its own activity data; the cell and cathode makers' footprints
+    // wait for their suppliers.
+    let (cell_part, cell_children) = cell
+        .service
+        .put_parts_structure(cell.part("cell", None), vec![cell.part("CAM", Some("1.6"))])
+        .await
+        .unwrap();
+    let pending = cell
+        .service
+        .put_process(process(
+            cell_part.trace_id,
+            vec![activity(MainProduction, "40", Unit::KilowattHour, GRID)],
+        ))
+        .await
+        .unwrap();
+    assert!(pending.is_none(), "the cathode supplier has not answered");
+    let (cam, cam_children) = cathode
+        .service
+        .put_parts_structure(
+            cathode.part("NMC811", None),
+            vec![cathode.part("LiOH", Some("0.45"))],
+        )
+        .await
+        .unwrap();
+    cathode
+        .service
+        .put_process(process(
+            cam.trace_id,
+            vec![activity(MainProduction, "12", Unit::KilowattHour, GRID)],
+        ))
+        .await
+        .unwrap();
+    let lioh = material
+        .service
+        .put_part(material.part("LiOH·H2O", None))
+        .await
+        .unwrap();
+    let made = material
+        .service
+        .put_process(process(
+            lioh.trace_id,
+            vec![activity(Raw, "1", Unit::Kilogram, LIOH)],
+        ))
+        .await
+        .unwrap()
+        .expect("nothing below the material maker's part");
+    assert_eq!(made.result.total_kg_co2e(), per(LIOH));
+
+    // Bad activity data is refused and changes nothing.
+    let unknown = material
+        .service
+        .put_process(process(
+            lioh.trace_id,
+            vec![activity(Raw, "1", Unit::Kilogram, "material.unobtainium")],
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        unknown.to_string().contains("material.unobtainium"),
+        "{unknown}"
+    );
+    let mut per_litre = process(lioh.trace_id, Vec::new());
+    per_litre.declared_unit = Unit::Litre;
+    let wrong_unit = material.service.put_process(per_litre).await.unwrap_err();
+    assert!(
+        wrong_unit.to_string().contains("declared per"),
+        "{wrong_unit}"
+    );
+    assert_eq!(
+        material
+            .service
+            .process(lioh.trace_id)
+            .await
+            .unwrap()
+            .unwrap(),
+        process(
+            lioh.trace_id,
+            vec![activity(Raw, "1", Unit::Kilogram, LIOH)]
+        )
+    );
+
+    // The requests go up the chain and the answers come down; each company's footprint is
+    // computed as soon as its supplier's result arrives.
+    let to_cathode = cell
+        .service
+        .request_footprint(NewRequest {
+            downstream_trace_id: cell_children[0].trace_id,
+            upstream_operator_id: cathode.operator.operator_id,
+            message: None,
+            response_due_date: None,
+        })
+        .await
+        .unwrap();
+    cathode
+        .service
+        .answer_request(to_cathode.request.trade_id, cam.trace_id)
+        .await
+        .unwrap();
+    let to_material = cathode
+        .service
+        .request_footprint(NewRequest {
+            downstream_trace_id: cam_children[0].trace_id,
+            upstream_operator_id: material.operator.operator_id,
+            message: None,
+            response_due_date: None,
+        })
+        .await
+        .unwrap();
+    material
+        .service
+        .answer_request(to_material.request.trade_id, lioh.trace_id)
+        .await
+        .unwrap();
+    let cam_total = d("12") * per(GRID) + d("0.45") * per(LIOH);
+    let cell_total = d("40") * per(GRID) + d("1.6") * cam_total;
+    let own = |company: &Company, part: TraceId| {
+        let service = company.service.clone();
+        async move {
+            service
+                .own_footprint(part)
+                .await
+                .unwrap()
+                .map(|f| f.result.total_kg_co2e())
+        }
+    };
+    assert_eq!(own(&cathode, cam.trace_id).await, Some(cam_total));
+    assert_eq!(own(&cell, cell_part.trace_id).await, Some(cell_total));
+
+    // The material maker changes its process; the change travels to the cell maker.
+    clock.advance(Duration::minutes(5));
+    material
+        .service
+        .put_process(process(
+            lioh.trace_id,
+            vec![
+                activity(Raw, "1", Unit::Kilogram, LIOH),
+                activity(MainProduction, "2", Unit::KilowattHour, GRID),
+            ],
+        ))
+        .await
+        .unwrap();
+    let new_lioh = per(LIOH) + d("2") * per(GRID);
+    let new_cam = d("12") * per(GRID) + d("0.45") * new_lioh;
+    let new_cell = d("40") * per(GRID) + d("1.6") * new_cam;
+    assert_eq!(own(&cathode, cam.trace_id).await, Some(new_cam));
+    assert_eq!(own(&cell, cell_part.trace_id).await, Some(new_cell));
+
+    // Each company was told what concerns it.
+    let kinds = |notifications: Vec<Notification>| -> Vec<NotificationKind> {
+        notifications.into_iter().map(|n| n.kind).collect()
+    };
+    let at_material = kinds(material.service.notifications(0, 100).await.unwrap());
+    assert_eq!(
+        at_material,
+        vec![NotificationKind::RequestReceived {
+            trade_id: to_material.request.trade_id
+        }]
+    );
+    let at_cell = kinds(cell.service.notifications(0, 100).await.unwrap());
+    assert!(at_cell.contains(&NotificationKind::FootprintRecomputed {
+        part: cell_part.trace_id,
+        before_kg_co2e: Some(cell_total),
+        after_kg_co2e: new_cell,
+    }));
+    assert!(at_cell.contains(&NotificationKind::AnswerReceived {
+        trade_id: to_cathode.request.trade_id,
+        part: cell_children[0].trace_id,
+    }));
+    let sequences: Vec<i64> = cell
+        .service
+        .notifications(0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|n| n.sequence)
+        .collect();
+    let after_first = cell.service.notifications(sequences[0], 100).await.unwrap();
+    assert_eq!(after_first.len(), sequences.len() - 1);
 }

@@ -20,6 +20,7 @@ use crate::company::{Part, TraceId};
 use crate::request::{NewTradeRequest, RequestStatus, TradeRequest};
 use crate::rollup::DisclosedFootprint;
 
+use super::calc::NotificationKind;
 use super::records::Collection;
 use super::transport::{
     MAX_TREE_DEPTH, Partner, SubtreeProgress, TRADE_MESSAGE_VERSION, TradeAnswer,
@@ -905,7 +906,17 @@ impl PcfService {
                 }
             })
             .await?;
-        if modified.is_some() || incoming.status == RequestStatus::Cancelled {
+        if let Some((trade, changed)) = modified {
+            if changed && trade.request.status == RequestStatus::Cancelled {
+                self.notify(NotificationKind::RequestCancelled { trade_id })
+                    .await?;
+            } else if changed {
+                self.notify(NotificationKind::RequestReceived { trade_id })
+                    .await?;
+            }
+            return Ok(());
+        }
+        if incoming.status == RequestStatus::Cancelled {
             return Ok(());
         }
         // A status id names one request; a buyer cannot make its request answer to
@@ -942,8 +953,12 @@ impl PcfService {
             )
             .await
         {
+            Ok(()) => {
+                self.notify(NotificationKind::RequestReceived { trade_id })
+                    .await
+            }
             // The same request delivered twice at once: the first insert stands.
-            Ok(()) | Err(StoreError::Duplicate(_)) => Ok(()),
+            Err(StoreError::Duplicate(_)) => Ok(()),
             Err(other) => Err(other.into()),
         }
     }
@@ -1015,6 +1030,13 @@ impl PcfService {
                         },
                         status,
                     ) => {
+                        // Answers may overtake each other on the way; an older result never
+                        // replaces a newer one.
+                        if let (Some(held), Some(arrived)) = (&trade.supplier_footprint, footprint)
+                            && held.computed_at > arrived.computed_at
+                        {
+                            return Ok(false);
+                        }
                         if *status == RequestStatus::NotCompleted {
                             request.complete(*upstream_trace_id, now).map_err(illegal)?;
                         } else if request.upstream_trace_id != Some(*upstream_trace_id) {
@@ -1034,6 +1056,31 @@ impl PcfService {
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("trade {trade_id}")))?;
         if changed {
+            match (&message.answer, &trade.request.status) {
+                (_, RequestStatus::Rejected { reason }) => {
+                    self.notify(NotificationKind::RequestRejected {
+                        trade_id,
+                        reason: reason.clone(),
+                    })
+                    .await?
+                }
+                (
+                    TradeAnswer::Completed {
+                        footprint: Some(_), ..
+                    },
+                    _,
+                ) => {
+                    self.notify(NotificationKind::AnswerReceived {
+                        trade_id,
+                        part: trade.request.downstream_trace_id,
+                    })
+                    .await?;
+                    // What the company made from the bought part changes with it.
+                    self.recompute_above(&[trade.request.downstream_trace_id])
+                        .await?;
+                }
+                _ => {}
+            }
             self.propagate(trade.request.downstream_trace_id).await?;
         }
         Ok(())
