@@ -557,3 +557,102 @@ pub fn print_pcf(report: &PcfReport) {
         "product footprint (kg CO2e)", report.product_kg_co2e
     );
 }
+
+/// Figures of `tsunagu bench chain`.
+#[derive(Debug, Serialize)]
+pub struct ChainReport {
+    pub companies: usize,
+    pub tiers: usize,
+    pub trade_requests: usize,
+    /// Starting every connector and onboarding it with the operator.
+    pub network_start_ms: f64,
+    /// From the first trade request to the last result settled at the top.
+    pub flow_ms: f64,
+    /// The top companies' results equal a central computation over everyone's data.
+    pub equals_central: bool,
+    pub top_results_kg_co2e: Vec<String>,
+}
+
+/// Runs a synthetic `tiers`-tier chain of `companies` companies on loopback: each company a
+/// connector with the PCF app, onboarded with the operator, trading over DSP with DCP.
+pub async fn chain(companies: usize, tiers: usize) -> anyhow::Result<ChainReport> {
+    let products = crate::pcf_chain::synthetic_chain(companies, tiers)?;
+    let dir = tempfile::tempdir()?;
+    let members = products
+        .iter()
+        .enumerate()
+        .map(|(i, product)| {
+            let role = if product.inputs.is_empty() {
+                "materialMaker"
+            } else {
+                "cellMaker"
+            };
+            crate::network::Company::new(
+                &product.company,
+                &format!("Bench company {}", product.company),
+                900_000_000_000 + i as u64,
+                &[role],
+            )
+        })
+        .collect();
+    let started = Instant::now();
+    let network = crate::network::Network::start_with(
+        dir.path(),
+        members,
+        crate::network::NetworkOptions {
+            pcf_app: true,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let network_start = started.elapsed();
+    let outcome =
+        crate::pcf_chain::run(&network, &products, std::time::Duration::from_secs(300)).await?;
+    outcome.check_confidentiality(&products)?;
+    let central = crate::pcf_chain::central_results(&products)?;
+    let top_tier = format!("tier{}-", tiers - 1);
+    let top: Vec<_> = outcome
+        .companies
+        .iter()
+        .filter(|c| c.company.starts_with(&top_tier))
+        .collect();
+    Ok(ChainReport {
+        companies: products.len(),
+        tiers,
+        trade_requests: outcome.requests,
+        network_start_ms: network_start.as_secs_f64() * 1e3,
+        flow_ms: outcome.elapsed.as_secs_f64() * 1e3,
+        equals_central: outcome
+            .companies
+            .iter()
+            .all(|c| central[&c.company].stages == c.footprint.stages),
+        top_results_kg_co2e: top
+            .iter()
+            .map(|c| format!("{} {}", c.company, c.footprint.total_kg_co2e().round_dp(3)))
+            .collect(),
+    })
+}
+
+pub fn print_chain(report: &ChainReport) {
+    println!(
+        "tsunagu bench chain: {} companies in {} tiers, {} trade requests over DSP (DCP, HTTPS, loopback)",
+        report.companies, report.tiers, report.trade_requests
+    );
+    println!("{:<52} {:>12}", "measure", "value");
+    println!(
+        "{:<52} {:>12.0}",
+        "network start and onboarding (ms)", report.network_start_ms
+    );
+    println!(
+        "{:<52} {:>12.0}",
+        "requests out, results settled at the top (ms)", report.flow_ms
+    );
+    println!(
+        "{:<52} {:>12}",
+        "equal to a central computation",
+        if report.equals_central { "yes" } else { "NO" }
+    );
+    for top in &report.top_results_kg_co2e {
+        println!("{:<52} {:>12}", "top product (kg CO2e per kg)", top);
+    }
+}

@@ -84,6 +84,19 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A multi-tier carbon-footprint chain across companies, each with its own connector,
+    /// trading over DSP on loopback.
+    Chain {
+        /// Companies in the chain.
+        #[arg(long, default_value_t = 50)]
+        companies: usize,
+        /// Tiers of suppliers.
+        #[arg(long, default_value_t = 4)]
+        tiers: usize,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Carbon-footprint roll-up of a synthetic multi-tier chain (compute only).
     Pcf {
         /// Parts in the chain.
@@ -235,6 +248,21 @@ async fn main() -> anyhow::Result<()> {
                         println!("{}", serde_json::to_string(&report)?);
                     } else {
                         bench::print_table(&report);
+                    }
+                    Ok(())
+                }
+                BenchCommand::Chain {
+                    companies,
+                    tiers,
+                    json,
+                } => {
+                    let report = bench::chain(companies, tiers)
+                        .await
+                        .context("the benchmark failed")?;
+                    if json {
+                        println!("{}", serde_json::to_string(&report)?);
+                    } else {
+                        bench::print_chain(&report);
                     }
                     Ok(())
                 }

@@ -196,25 +196,30 @@ impl PcfService {
         if self.part(part).await?.is_none() {
             return Err(PART_NOT_FOUND);
         }
-        let bom = self.bill_of_materials().await?;
-        let processes = self.processes().await?;
-        let suppliers = self.supplier_footprints().await?;
-        let factors = self.factor_library().await?;
-        let result = roll_up(&RollupInput {
-            product: part,
-            bom: &bom,
-            processes: &processes,
-            supplier_results: &suppliers,
-            factors: &factors,
-            computed_at: self.now(),
-        })
-        .map_err(|error| ServiceError::Invalid(error.to_string()))?;
-        if let Some(held) = self.own_footprint(part).await?
-            && same_figures(&held.result, &result)
-        {
-            return Ok(held);
-        }
-        self.put_footprint(result).await
+        let footprint = {
+            let _calc = self.inner.calc.lock().await;
+            let bom = self.bill_of_materials().await?;
+            let processes = self.processes().await?;
+            let suppliers = self.supplier_footprints().await?;
+            let factors = self.factor_library().await?;
+            let result = roll_up(&RollupInput {
+                product: part,
+                bom: &bom,
+                processes: &processes,
+                supplier_results: &suppliers,
+                factors: &factors,
+                computed_at: self.now(),
+            })
+            .map_err(|error| ServiceError::Invalid(error.to_string()))?;
+            if let Some(held) = self.own_footprint(part).await?
+                && same_figures(&held.result, &result)
+            {
+                return Ok(held);
+            }
+            self.write_footprint(result, None).await?
+        };
+        self.propagate(part).await?;
+        Ok(footprint)
     }
 
     /// Recomputes every part with activity data that depends on one of `changed` (not the

@@ -223,6 +223,10 @@ pub(crate) struct Inner {
     transport: Arc<dyn TradeTransport>,
     clock: Arc<dyn Clock>,
     auth: AuthSettings,
+    /// Held from reading a footprint's inputs to storing the result, so that two
+    /// computations (two supplier answers arriving at once) cannot leave the older result
+    /// last. Never held across a message to another company.
+    pub(crate) calc: tokio::sync::Mutex<()>,
 }
 
 const OPERATOR: Collection = Collection("pcf.operator");
@@ -234,6 +238,8 @@ const FOOTPRINTS: Collection = Collection("pcf.footprints");
 const CERTIFICATES: Collection = Collection("pcf.certificates");
 const SETTINGS: Collection = Collection("pcf.settings");
 const SELF: &str = "self";
+/// Writes of one footprint that lose a race to another writer before giving up.
+const WRITE_ATTEMPTS: usize = 5;
 const DISCLOSURE: &str = "disclosure";
 
 impl PcfService {
@@ -259,6 +265,7 @@ impl PcfService {
                 transport,
                 clock,
                 auth,
+                calc: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -872,35 +879,66 @@ impl PcfService {
         cfp_id: Option<Uuid>,
     ) -> Result<OwnFootprint> {
         let trace_id = result.part;
+        let footprint = {
+            let _calc = self.inner.calc.lock().await;
+            self.write_footprint(result, cfp_id).await?
+        };
+        self.propagate(trace_id).await?;
+        Ok(footprint)
+    }
+
+    /// Writes a part's footprint, keeping its `cfpId`; the caller holds the calc lock and
+    /// passes the result on.
+    pub(crate) async fn write_footprint(
+        &self,
+        result: FootprintResult,
+        cfp_id: Option<Uuid>,
+    ) -> Result<OwnFootprint> {
+        let trace_id = result.part;
         if self.part(trace_id).await?.is_none() {
             return Err(PART_NOT_FOUND);
         }
         let id = trace_id.to_string();
-        let existing = FOOTPRINTS.get::<OwnFootprint>(self.store(), &id).await?;
-        let cfp_id = match (&existing, cfp_id) {
-            (Some(existing), Some(given)) if existing.value.cfp_id != given => {
-                return Err(ServiceError::Invalid(format!(
-                    "Validation failed, cfpId: {given} is not the cfpId registered for traceId {trace_id}."
-                )));
-            }
-            (Some(existing), _) => existing.value.cfp_id,
-            (None, given) => given.unwrap_or_else(Uuid::new_v4),
-        };
-        let footprint = OwnFootprint { cfp_id, result };
-        match existing {
-            Some(existing) => {
-                FOOTPRINTS
-                    .replace(self.store(), &existing, None, &footprint, self.now())
-                    .await?
-            }
-            None => {
-                FOOTPRINTS
-                    .insert(self.store(), &id, None, &footprint, self.now())
-                    .await?
+        let mut last_error = None;
+        for _ in 0..WRITE_ATTEMPTS {
+            let existing = FOOTPRINTS.get::<OwnFootprint>(self.store(), &id).await?;
+            let cfp_id = match (&existing, cfp_id) {
+                (Some(existing), Some(given)) if existing.value.cfp_id != given => {
+                    return Err(ServiceError::Invalid(format!(
+                        "Validation failed, cfpId: {given} is not the cfpId registered for traceId {trace_id}."
+                    )));
+                }
+                (Some(existing), _) => existing.value.cfp_id,
+                (None, given) => given.unwrap_or_else(Uuid::new_v4),
+            };
+            let footprint = OwnFootprint {
+                cfp_id,
+                result: result.clone(),
+            };
+            let written = match existing {
+                Some(existing) => {
+                    FOOTPRINTS
+                        .replace(self.store(), &existing, None, &footprint, self.now())
+                        .await
+                }
+                None => {
+                    FOOTPRINTS
+                        .insert(self.store(), &id, None, &footprint, self.now())
+                        .await
+                }
+            };
+            match written {
+                Ok(()) => return Ok(footprint),
+                // Another replica wrote at the same moment: read again.
+                Err(error @ (StoreError::Conflict(_) | StoreError::Duplicate(_))) => {
+                    last_error = Some(error)
+                }
+                Err(other) => return Err(other.into()),
             }
         }
-        self.propagate(trace_id).await?;
-        Ok(footprint)
+        Err(last_error
+            .unwrap_or_else(|| StoreError::Conflict(id.clone()))
+            .into())
     }
 
     pub async fn own_footprint(&self, trace_id: TraceId) -> Result<Option<OwnFootprint>> {
