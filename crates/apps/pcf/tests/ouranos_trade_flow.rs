@@ -618,3 +618,144 @@ async fn paging_follows_the_link_header() {
     assert_eq!(pages, 3);
     assert_eq!(names, ["部品0", "部品1", "部品2", "部品3", "部品4"]);
 }
+
+#[tokio::test]
+async fn activity_data_factors_and_notifications_through_the_api() {
+    use tsunagu_pcf::{
+        ActivityItem, ActivityKind, Allocation, LifeCycleStage, ProductionProcess, Quantity,
+        TraceId, Unit,
+    };
+    let (_network, a, b) = two_companies().await;
+    let plant = put_plant(&a, "1234567890123012345").await;
+    let (status, _, made) = a
+        .call(
+            "PUT",
+            "/api/v1/datatransport?dataTarget=parts",
+            Some(part(&a, &plant, "部品S", Value::Null, false)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let trace = text(&made["traceId"]);
+    let factors = "id,name,unit,kg_co2e_fossil,kg_co2e_biogenic,source,geography,valid_from\n\
+                   company.steel.coil,Steel coil from our own mill,kg,1.9,0,measured 2025,JP,2025-04-01\n";
+    let (status, _, imported) = a
+        .send_raw(
+            "PUT",
+            "/api/v1/datatransport?dataTarget=tsunagu.factors&origin=companySpecific",
+            Some(common::API_KEY),
+            Some(&a.token),
+            Some(factors.into()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{imported}");
+    assert_eq!(imported["imported"], 1);
+    // The same id again is refused, all or nothing.
+    let (status, _, refused) = a
+        .send_raw(
+            "PUT",
+            "/api/v1/datatransport?dataTarget=tsunagu.factors&origin=companySpecific",
+            Some(common::API_KEY),
+            Some(&a.token),
+            Some(factors.into()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    let (status, _, _) = a
+        .call(
+            "PUT",
+            "/api/v1/datatransport?dataTarget=tsunagu.factors&origin=licensed",
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a licensed import names its database"
+    );
+
+    let process = |factor: &str| ProductionProcess {
+        part: TraceId::new(trace.parse().unwrap()),
+        declared_unit: Unit::Kilogram,
+        activities: vec![ActivityItem {
+            description: "coil".into(),
+            kind: ActivityKind::Material,
+            stage: LifeCycleStage::RawMaterialAcquisitionAndPreProcessing,
+            quantity: Quantity::new(2.into(), Unit::Kilogram),
+            factor: factor.into(),
+            data_quality: None,
+            evidence: Vec::new(),
+        }],
+        allocation: Allocation::none(),
+    };
+    let uri = format!("/api/v1/datatransport?dataTarget=tsunagu.process&traceId={trace}");
+    let (status, _, stored) = a
+        .call(
+            "PUT",
+            &uri,
+            Some(serde_json::to_value(process("company.steel.coil")).unwrap()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{stored}");
+    assert_eq!(
+        stored["footprint"]["result"]["total"]["fossil"],
+        json!("3.8"),
+        "{stored}"
+    );
+    // An unknown factor is refused and the process stays as it was.
+    let (status, _, refused) = a
+        .call(
+            "PUT",
+            &uri,
+            Some(serde_json::to_value(process("company.unknown")).unwrap()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    let (status, _, held) = a.call("GET", &uri, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        held,
+        serde_json::to_value(process("company.steel.coil")).unwrap()
+    );
+    // A process must be the part's the URL names.
+    let other = format!(
+        "/api/v1/datatransport?dataTarget=tsunagu.process&traceId={}",
+        uuid::Uuid::new_v4()
+    );
+    let (status, _, _) = a
+        .call(
+            "PUT",
+            &other,
+            Some(serde_json::to_value(process("company.steel.coil")).unwrap()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // B is told of A's request.
+    let (_, _, _) = a_asks_b(&a, &b, &plant, "部品N").await;
+    let (status, _, told) = b
+        .call(
+            "GET",
+            "/api/v1/datatransport?dataTarget=tsunagu.notifications",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{told}");
+    assert_eq!(told[0]["kind"], "requestReceived", "{told}");
+    let sequence = told[0]["sequence"].as_i64().unwrap();
+    let (_, _, later) = b
+        .call(
+            "GET",
+            &format!("/api/v1/datatransport?dataTarget=tsunagu.notifications&after={sequence}"),
+            None,
+        )
+        .await;
+    assert_eq!(later, json!([]));
+    let (status, _, _) = b
+        .call(
+            "GET",
+            "/api/v1/datatransport?dataTarget=tsunagu.notifications&limit=0",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

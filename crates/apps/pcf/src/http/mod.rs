@@ -11,11 +11,15 @@
 //! when more follows), status codes and the error shape are those of Ouranos; every
 //! response carries an `x-track` id that the logs name.
 //!
+//! tsunagu adds data targets of its own, named `tsunagu.…` (see `calc`): activity data,
+//! emission factors and notifications.
+//!
 //! Handlers are thin: they check the request as Ouranos does, call `PcfService`, and render
 //! its answer. Where tsunagu is stricter than Ouranos it says so in a 400: corporate numbers
 //! and LEIs are checked, data quality ratings are on the 1-to-5 scale, a rejection needs a
 //! reason.
 
+mod calc;
 mod error;
 mod wire;
 
@@ -442,6 +446,13 @@ async fn datatransport(
             (Method::PUT, Some("tradeResponse")) => put_trade_response(&api, p).await,
             (Method::GET, Some("status")) => get_status(&api, &headers, p).await,
             (Method::PUT, Some("status")) => put_status(&api, p, &body).await,
+            (Method::GET, Some("tsunagu.process")) => calc::get_process(&api, p).await,
+            (Method::PUT, Some("tsunagu.process")) => calc::put_process(&api, p, &body).await,
+            (Method::PUT, Some("tsunagu.factors")) => calc::put_factors(&api, p, &body).await,
+            (Method::GET, Some("tsunagu.notifications")) => calc::get_notifications(&api, p).await,
+            (_, Some(target)) if calc::TARGETS.contains(&target) => {
+                Err(Failure::endpoint_not_found())
+            }
             (
                 _,
                 Some(
