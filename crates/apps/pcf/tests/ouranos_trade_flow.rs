@@ -730,6 +730,98 @@ async fn activity_data_factors_and_notifications_through_the_api() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
+    // A battery's declaration from its footprint; a part declared per kg is no battery.
+    let mut pack = part(&a, &plant, "PACK-1", Value::Null, false);
+    pack["amountRequiredUnit"] = json!("unit");
+    let (status, _, pack) = a
+        .call("PUT", "/api/v1/datatransport?dataTarget=parts", Some(pack))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pack}");
+    let pack_trace = text(&pack["traceId"]);
+    let mut pack_process = process("company.steel.coil");
+    pack_process.part = TraceId::new(pack_trace.parse().unwrap());
+    pack_process.declared_unit = Unit::Piece;
+    pack_process.activities[0].quantity = Quantity::new(300.into(), Unit::Kilogram);
+    let (status, _, stored) = a
+        .call(
+            "PUT",
+            &format!("/api/v1/datatransport?dataTarget=tsunagu.process&traceId={pack_trace}"),
+            Some(serde_json::to_value(&pack_process).unwrap()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{stored}");
+    let request = json!({
+        "category": "M1",
+        "usableEnergyKwh": "60",
+        "serviceYears": "8",
+        "performanceClasses": [
+            {"label": "A", "maxKgCo2ePerKwh": "0.1"},
+            {"label": "B", "maxKgCo2ePerKwh": "0.2"}
+        ],
+        "studyReference": "https://example.com/study"
+    });
+    let declare = |trace: &str| {
+        format!("/api/v1/datatransport?dataTarget=tsunagu.declaration&traceId={trace}")
+    };
+    let (status, _, declaration) = a
+        .call("PUT", &declare(&pack_trace), Some(request.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{declaration}");
+    // 300 kg x 1.9 = 570 kg CO2e over 60 kWh x 60 cycles x 8 years = 28,800 kWh.
+    assert_eq!(
+        declaration["total_kg_co2e_per_kwh"],
+        json!("0.02"),
+        "{declaration}"
+    );
+    assert_eq!(declaration["performance_class"], json!("A"));
+    assert_eq!(declaration["battery_model"], json!("PACK-1"));
+    let (status, _, refused) = a.call("PUT", &declare(&trace), Some(request.clone())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("per piece"),
+        "{refused}"
+    );
+    let mut descending = request.clone();
+    descending["performanceClasses"][1]["maxKgCo2ePerKwh"] = json!("0.05");
+    let (status, _, _) = a.call("PUT", &declare(&pack_trace), Some(descending)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // What each customer may see is set per customer.
+    let (status, _, policy) = a
+        .call(
+            "GET",
+            "/api/v1/datatransport?dataTarget=tsunagu.disclosure",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(policy["default"], "total_only");
+    let wanted = json!({"default": "total_only", "recipients": {B_ID: "stage_split_with_dqr"}});
+    let (status, _, _) = a
+        .call(
+            "PUT",
+            "/api/v1/datatransport?dataTarget=tsunagu.disclosure",
+            Some(wanted.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, policy) = a
+        .call(
+            "GET",
+            "/api/v1/datatransport?dataTarget=tsunagu.disclosure",
+            None,
+        )
+        .await;
+    assert_eq!(policy, wanted);
+    let (status, _, _) = a
+        .call(
+            "PUT",
+            "/api/v1/datatransport?dataTarget=tsunagu.disclosure",
+            Some(json!({"default": "everything"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
     // B is told of A's request.
     let (_, _, _) = a_asks_b(&a, &b, &plant, "部品N").await;
     let (status, _, told) = b

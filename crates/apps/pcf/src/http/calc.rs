@@ -13,21 +13,32 @@
 //!   or none.
 //! - `GET ?dataTarget=tsunagu.notifications[&after=<sequence>&limit=]`: what happened, oldest
 //!   first.
+//! - `GET|PUT ?dataTarget=tsunagu.disclosure`: how much of a result each customer sees
+//!   (`{"default": "total_only", "recipients": {"<operatorId>": "stage_split_with_dqr"}}`).
+//! - `PUT ?dataTarget=tsunagu.declaration&traceId=`: the carbon footprint declaration of a
+//!   battery (a part declared per piece) from its current footprint, for the service life and
+//!   performance classes in the body; JSON, or HTML to `Accept: text/html`.
 
 use axum::body::Bytes;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::Deserialize;
 use serde_json::json;
 
 use super::error::Failure;
 use super::{Api, Params, Reply, parse_body};
 use crate::activity::ProductionProcess;
+use crate::battery::{BatteryCategory, ClassBound, PerformanceClasses, ServiceLife};
 use crate::company::TraceId;
 use crate::factor::FactorOrigin;
+use crate::rollup::DisclosurePolicy;
+use rust_decimal::Decimal;
 
-pub(super) const TARGETS: [&str; 3] = [
+pub(super) const TARGETS: [&str; 5] = [
     "tsunagu.process",
     "tsunagu.factors",
     "tsunagu.notifications",
+    "tsunagu.disclosure",
+    "tsunagu.declaration",
 ];
 
 fn trace_id(params: &Params) -> Result<TraceId, Failure> {
@@ -124,4 +135,86 @@ pub(super) async fn get_notifications(api: &Api, params: &Params) -> Result<Repl
         .notifications(after, u32::try_from(limit).unwrap_or(100))
         .await?;
     Reply::json(StatusCode::OK, &notifications)
+}
+
+/// # `GET /api/v1/datatransport?dataTarget=tsunagu.disclosure`
+pub(super) async fn get_disclosure(api: &Api, params: &Params) -> Result<Reply, Failure> {
+    params.allow(&[])?;
+    Reply::json(StatusCode::OK, &api.service.disclosure_policy().await?)
+}
+
+/// # `PUT /api/v1/datatransport?dataTarget=tsunagu.disclosure`
+pub(super) async fn put_disclosure(
+    api: &Api,
+    params: &Params,
+    body: &Bytes,
+) -> Result<Reply, Failure> {
+    params.allow(&[])?;
+    let policy: DisclosurePolicy = parse_body(body)?;
+    api.service.set_disclosure_policy(policy.clone()).await?;
+    Reply::json(StatusCode::OK, &policy)
+}
+
+/// The body of a declaration request: `{"category": "M1", "usableEnergyKwh": "60",
+/// "serviceYears": "8", "performanceClasses": [{"label": "A", "maxKgCo2ePerKwh": "0.1"}, …],
+/// "studyReference": "https://…"}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct DeclarationRequest {
+    category: BatteryCategory,
+    usable_energy_kwh: Decimal,
+    service_years: Decimal,
+    performance_classes: Vec<ClassModel>,
+    study_reference: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ClassModel {
+    label: String,
+    max_kg_co2e_per_kwh: Decimal,
+}
+
+/// # `PUT /api/v1/datatransport?dataTarget=tsunagu.declaration&traceId=`
+pub(super) async fn put_declaration(
+    api: &Api,
+    params: &Params,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Reply, Failure> {
+    params.allow(&["traceId"])?;
+    let part = trace_id(params)?;
+    let request: DeclarationRequest = parse_body(body)?;
+    if request.study_reference.trim().is_empty() {
+        return Err(Failure::validation("studyReference: cannot be blank."));
+    }
+    let classes = PerformanceClasses::new(
+        request
+            .performance_classes
+            .into_iter()
+            .map(|class| ClassBound {
+                label: class.label,
+                max_kg_co2e_per_kwh: class.max_kg_co2e_per_kwh,
+            })
+            .collect(),
+    )
+    .map_err(|error| Failure::validation(format!("performanceClasses: {error}")))?;
+    let life = ServiceLife {
+        category: request.category,
+        usable_energy_kwh: request.usable_energy_kwh,
+        service_years: request.service_years,
+    };
+    let declaration = api
+        .service
+        .battery_declaration(part, life, &classes, &request.study_reference)
+        .await?;
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html {
+        Ok(Reply::html(StatusCode::OK, declaration.to_html()))
+    } else {
+        Reply::json(StatusCode::OK, &declaration.to_json())
+    }
 }

@@ -12,7 +12,7 @@
 //! response carries an `x-track` id that the logs name.
 //!
 //! tsunagu adds data targets of its own, named `tsunagu.…` (see `calc`): activity data,
-//! emission factors and notifications.
+//! emission factors, notifications, disclosure per customer and the battery declaration.
 //!
 //! Handlers are thin: they check the request as Ouranos does, call `PcfService`, and render
 //! its answer. Where tsunagu is stricter than Ouranos it says so in a 400: corporate numbers
@@ -76,6 +76,8 @@ pub fn ouranos_router(service: PcfService, settings: OuranosApiSettings) -> Rout
 struct Reply {
     status: StatusCode,
     body: Option<String>,
+    /// `application/json` unless a handler says otherwise.
+    content_type: &'static str,
     link: Option<String>,
 }
 
@@ -86,14 +88,25 @@ impl Reply {
         Ok(Reply {
             status,
             body: Some(body),
+            content_type: "application/json",
             link: None,
         })
+    }
+
+    fn html(status: StatusCode, body: String) -> Reply {
+        Reply {
+            status,
+            body: Some(body),
+            content_type: "text/html; charset=utf-8",
+            link: None,
+        }
     }
 
     fn empty(status: StatusCode) -> Reply {
         Reply {
             status,
             body: None,
+            content_type: "application/json",
             link: None,
         }
     }
@@ -107,7 +120,7 @@ fn respond(result: Result<Reply, Failure>, context: Context) -> Response {
                     reply.status,
                     [(
                         header::CONTENT_TYPE,
-                        HeaderValue::from_static("application/json"),
+                        HeaderValue::from_static(reply.content_type),
                     )],
                     body,
                 )
@@ -450,6 +463,11 @@ async fn datatransport(
             (Method::PUT, Some("tsunagu.process")) => calc::put_process(&api, p, &body).await,
             (Method::PUT, Some("tsunagu.factors")) => calc::put_factors(&api, p, &body).await,
             (Method::GET, Some("tsunagu.notifications")) => calc::get_notifications(&api, p).await,
+            (Method::GET, Some("tsunagu.disclosure")) => calc::get_disclosure(&api, p).await,
+            (Method::PUT, Some("tsunagu.disclosure")) => calc::put_disclosure(&api, p, &body).await,
+            (Method::PUT, Some("tsunagu.declaration")) => {
+                calc::put_declaration(&api, p, &headers, &body).await
+            }
             (_, Some(target)) if calc::TARGETS.contains(&target) => {
                 Err(Failure::endpoint_not_found())
             }

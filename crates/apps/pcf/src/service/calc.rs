@@ -17,6 +17,10 @@ use uuid::Uuid;
 use super::records::{Collection, Stored};
 use super::{OwnFootprint, PART_NOT_FOUND, PcfService, Result, ServiceError};
 use crate::activity::ProductionProcess;
+use crate::battery::{
+    CarbonFootprintDeclaration, DeclarationFacts, PerformanceClasses, ServiceLife,
+    battery_carbon_footprint,
+};
 use crate::company::TraceId;
 use crate::dependency::DependencyIndex;
 use crate::factor::{EmissionFactor, FactorLibrary, FactorOrigin};
@@ -282,6 +286,44 @@ impl PcfService {
             }
             Err(other) => Err(other),
         }
+    }
+
+    // ----- the battery declaration -----
+
+    /// The carbon footprint declaration of a battery the company makes (`part`, declared per
+    /// piece), from its current footprint: per kWh delivered over `service_life`, classed by
+    /// `classes`, naming the plant the part is made in.
+    pub async fn battery_declaration(
+        &self,
+        part: TraceId,
+        service_life: ServiceLife,
+        classes: &PerformanceClasses,
+        study_reference: &str,
+    ) -> Result<CarbonFootprintDeclaration> {
+        let made = self.part(part).await?.ok_or(PART_NOT_FOUND)?;
+        let footprint = self
+            .own_footprint(part)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("footprint of part {part}")))?;
+        let battery = battery_carbon_footprint(&footprint.result, service_life, classes)
+            .map_err(|error| ServiceError::Invalid(error.to_string()))?;
+        let manufacturer = self.operator().await?;
+        let plant = self
+            .plants()
+            .await?
+            .into_iter()
+            .find(|plant| plant.plant_id == made.plant_id)
+            .ok_or_else(|| ServiceError::NotFound(format!("plant {}", made.plant_id)))?;
+        Ok(CarbonFootprintDeclaration::new(
+            &battery,
+            DeclarationFacts {
+                study_reference,
+                manufacturer: &manufacturer,
+                plant: &plant,
+                battery_model: made.label_name.as_deref().unwrap_or(&made.part_name),
+            },
+            self.now(),
+        ))
     }
 
     // ----- notifications -----
