@@ -14,10 +14,13 @@
 //!
 //! A caller whose presentation gives no more than the public view gets no session. A session
 //! is a random bearer token (256 bits) kept only as its SHA-256 digest, for
-//! [`SESSION_LIFETIME`]. Nonces are single-use and kept in memory (bounded).
+//! [`SESSION_LIFETIME`]. Nonces are single-use and kept in the store (as digests), so that
+//! any replica of the service can take a nonce another one handed out, and only one can take
+//! it. Each replica hands out at most 10,000 nonces per [`NONCE_LIFETIME`] (the page
+//! that asks for them is public); expired sessions and nonces are purged every minute.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, Weak};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -37,14 +40,17 @@ use crate::attributes::AccessGroup;
 use crate::service::Clock;
 
 const SESSIONS: &str = "passport.sessions";
+const NONCES: &str = "passport.nonces";
 const GRANTS: &str = "passport.grants";
 
 /// How long a session lasts.
 pub const SESSION_LIFETIME: Duration = Duration::minutes(30);
 /// How long a nonce may wait for its presentation.
 pub const NONCE_LIFETIME: Duration = Duration::minutes(5);
-/// Outstanding nonces kept at most; the oldest go first.
-const MAX_NONCES: usize = 10_000;
+/// Nonces one replica hands out at most within a [`NONCE_LIFETIME`].
+pub(crate) const MAX_NONCES: usize = 10_000;
+/// How often expired sessions and nonces are removed.
+const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Roles whose holders have a legitimate interest (Art. 77(2)(b)).
 pub const LEGITIMATE_INTEREST_ROLES: [&str; 7] = [
@@ -81,6 +87,8 @@ pub enum AccessError {
     Nonce,
     #[error("the credentials presented give no access beyond the public view")]
     NotEntitled,
+    #[error("too many logins under way; try again in a few minutes")]
+    TooManyNonces,
     #[error("store: {0}")]
     Store(#[from] StoreError),
 }
@@ -137,13 +145,14 @@ struct AccessInner {
     trust: CallerTrust,
     audience: String,
     clock: Arc<dyn Clock>,
-    nonces: Mutex<Nonces>,
+    /// When this replica handed out its recent nonces, oldest first.
+    issued: Mutex<VecDeque<DateTime<Utc>>>,
 }
 
-#[derive(Default)]
-struct Nonces {
-    issued: HashMap<String, DateTime<Utc>>,
-    order: VecDeque<String>,
+/// What a session or nonce record holds besides its purpose: when it ends.
+#[derive(Deserialize)]
+struct Expiring {
+    expires_at: DateTime<Utc>,
 }
 
 fn digest(token: &str) -> String {
@@ -161,21 +170,27 @@ fn random_token(bytes: usize) -> String {
 
 impl AccessControl {
     /// `audience` is what presentations must name as `aud`: the service's public base URL.
+    /// Inside a Tokio runtime, a task purges expired sessions and nonces every minute for as
+    /// long as the access control lives.
     pub fn new(
         store: Arc<dyn DocumentStore>,
         trust: CallerTrust,
         audience: String,
         clock: Arc<dyn Clock>,
     ) -> AccessControl {
-        AccessControl {
+        let access = AccessControl {
             inner: Arc::new(AccessInner {
                 store,
                 trust,
                 audience,
                 clock,
-                nonces: Mutex::new(Nonces::default()),
+                issued: Mutex::new(VecDeque::new()),
             }),
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(purge_periodically(Arc::downgrade(&access.inner)));
         }
+        access
     }
 
     pub fn audience(&self) -> &str {
@@ -183,30 +198,62 @@ impl AccessControl {
     }
 
     /// A fresh single-use nonce for one presentation.
-    pub fn nonce(&self) -> String {
-        let nonce = random_token(16);
+    pub async fn nonce(&self) -> Result<String, AccessError> {
         let now = self.inner.clock.now();
-        let mut nonces = self.inner.nonces.lock().unwrap_or_else(|e| e.into_inner());
-        while nonces.order.len() >= MAX_NONCES {
-            if let Some(oldest) = nonces.order.pop_front() {
-                nonces.issued.remove(&oldest);
+        {
+            let mut issued = self.inner.issued.lock().unwrap_or_else(|e| e.into_inner());
+            while issued.front().is_some_and(|at| *at + NONCE_LIFETIME <= now) {
+                issued.pop_front();
             }
+            if issued.len() >= MAX_NONCES {
+                return Err(AccessError::TooManyNonces);
+            }
+            issued.push_back(now);
         }
-        nonces.issued.insert(nonce.clone(), now + NONCE_LIFETIME);
-        nonces.order.push_back(nonce.clone());
-        nonce
+        let nonce = random_token(16);
+        let body = json!({"expires_at": now + NONCE_LIFETIME});
+        self.inner
+            .store
+            .insert_document(NONCES, &digest(&nonce), None, &body, now.timestamp_millis())
+            .await?;
+        Ok(nonce)
     }
 
-    fn take_nonce(&self, nonce: &str) -> bool {
-        let now = self.inner.clock.now();
-        let mut nonces = self.inner.nonces.lock().unwrap_or_else(|e| e.into_inner());
-        match nonces.issued.remove(nonce) {
-            Some(expires) => {
-                nonces.order.retain(|n| n != nonce);
-                expires > now
-            }
-            None => false,
+    /// Takes a nonce: true once for a nonce handed out and not yet expired, by whichever
+    /// replica takes it first.
+    async fn take_nonce(&self, nonce: &str) -> Result<bool, AccessError> {
+        if nonce.len() > 100 {
+            return Ok(false);
         }
+        let id = digest(nonce);
+        let Some(document) = self.inner.store.document(NONCES, &id).await? else {
+            return Ok(false);
+        };
+        if !self.inner.store.delete_document(NONCES, &id).await? {
+            return Ok(false);
+        }
+        let now = self.inner.clock.now();
+        Ok(serde_json::from_value::<Expiring>(document.body).is_ok_and(|n| n.expires_at > now))
+    }
+
+    /// Removes expired sessions and nonces; returns how many it removed.
+    pub async fn purge_expired(&self) -> Result<usize, AccessError> {
+        let now = self.inner.clock.now();
+        let store = &self.inner.store;
+        let mut removed = 0;
+        for collection in [SESSIONS, NONCES] {
+            for document in store
+                .documents(collection, tsunagu_store::Page::ALL)
+                .await?
+            {
+                let expired = serde_json::from_value::<Expiring>(document.body)
+                    .map_or(true, |record| record.expires_at <= now);
+                if expired && store.delete_document(collection, &document.id).await? {
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
     }
 
     /// Verifies `presentation` and opens a session for its holder with the group its
@@ -225,7 +272,7 @@ impl AccessControl {
             .and_then(Value::as_str)
             .ok_or(AccessError::Nonce)?
             .to_owned();
-        if !self.take_nonce(&nonce) {
+        if !self.take_nonce(&nonce).await? {
             return Err(AccessError::Nonce);
         }
         let trust = &self.inner.trust;
@@ -329,6 +376,20 @@ impl AccessControl {
             .and_then(|d| d.body.get("group").cloned())
             .and_then(|g| serde_json::from_value(g).ok())
             .unwrap_or(AccessGroup::Public))
+    }
+}
+
+async fn purge_periodically(access: Weak<AccessInner>) {
+    loop {
+        tokio::time::sleep(PURGE_INTERVAL).await;
+        let Some(inner) = access.upgrade() else {
+            return;
+        };
+        match (AccessControl { inner }).purge_expired().await {
+            Ok(0) => {}
+            Ok(removed) => tracing::debug!(removed, "expired passport sessions and nonces purged"),
+            Err(error) => tracing::warn!(%error, "purging expired passport sessions failed"),
+        }
     }
 }
 

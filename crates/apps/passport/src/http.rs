@@ -112,6 +112,7 @@ pub enum HttpError {
     Unauthorized(String),
     Forbidden(String),
     Conflict(String),
+    TooManyRequests(String),
     Internal(String),
 }
 
@@ -138,6 +139,7 @@ impl From<AccessError> for HttpError {
                 HttpError::Unauthorized(error.to_string())
             }
             AccessError::NotEntitled => HttpError::Forbidden(error.to_string()),
+            AccessError::TooManyNonces => HttpError::TooManyRequests(error.to_string()),
             AccessError::Store(e) => HttpError::Internal(e.to_string()),
         }
     }
@@ -151,6 +153,7 @@ impl IntoResponse for HttpError {
             HttpError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m),
             HttpError::Forbidden(m) => (StatusCode::FORBIDDEN, m),
             HttpError::Conflict(m) => (StatusCode::CONFLICT, m),
+            HttpError::TooManyRequests(m) => (StatusCode::TOO_MANY_REQUESTS, m),
             HttpError::Internal(detail) => {
                 let reference = uuid::Uuid::new_v4();
                 tracing::error!(%reference, error = %detail, "passport request failed");
@@ -406,14 +409,14 @@ async fn login_page(
     State(app): State<PassportApp>,
     Query(query): Query<LoginQuery>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, HttpError> {
     let lang = Lang::choose(
         query.lang.as_deref(),
         headers
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
-    let nonce = app.access.nonce();
+    let nonce = app.access.nonce().await?;
     let next = safe_next(query.next.as_deref()).map(|id| id.to_string());
     let body = html::login_page(lang, &nonce, app.access.audience(), next.as_deref(), None);
     let mut response = (
@@ -425,16 +428,16 @@ async fn login_page(
     )
         .into_response();
     common_headers(&mut response, true);
-    response
+    Ok(response)
 }
 
 /// # `GET /passports/nonce`
-async fn nonce(State(app): State<PassportApp>) -> Response {
+async fn nonce(State(app): State<PassportApp>) -> Result<Response, HttpError> {
+    let nonce = app.access.nonce().await?;
     let mut response =
-        Json(json!({"nonce": app.access.nonce(), "audience": app.access.audience()}))
-            .into_response();
+        Json(json!({"nonce": nonce, "audience": app.access.audience()})).into_response();
     common_headers(&mut response, true);
-    response
+    Ok(response)
 }
 
 #[derive(Debug, Deserialize)]
@@ -512,7 +515,7 @@ async fn open_session(
             };
             let body = html::login_page(
                 lang,
-                &app.access.nonce(),
+                &app.access.nonce().await?,
                 app.access.audience(),
                 next.as_deref(),
                 Some(reason),

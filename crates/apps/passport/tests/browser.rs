@@ -58,8 +58,12 @@ async fn chromium_shows_the_passport_page() {
         &world.scheme(),
         common::SCHEME_DID,
     );
-    let presentation =
-        world.presentation(&recycler, &credentials, &base, &world.app.access.nonce());
+    let presentation = world.presentation(
+        &recycler,
+        &credentials,
+        &base,
+        &world.app.access.nonce().await.unwrap(),
+    );
 
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("passport-browser");
     std::fs::create_dir_all(&shots).unwrap();

@@ -797,3 +797,60 @@ async fn a_superseded_passport_links_its_successor() {
         format!("/passports/{}", successor.id)
     );
 }
+
+/// Two replicas of the service over one database: a nonce one hands out can be taken by the
+/// other, once; expired sessions and nonces are purged.
+#[tokio::test]
+async fn replicas_share_nonces_and_expired_records_are_purged() {
+    let first = common::world().await;
+    let second = common::world_on(first.store.clone(), common::BASE).await;
+    let recycler = first.participant("recycler", 21);
+    second.participant("recycler", 21);
+    let credentials = first.credentials(
+        &recycler,
+        true,
+        &["recycler"],
+        &first.scheme(),
+        common::SCHEME_DID,
+    );
+    let nonce = first.app.access.nonce().await.unwrap();
+    let presentation = first.presentation(&recycler, &credentials, common::BASE, &nonce);
+    let session = second.app.access.login(&presentation).await.unwrap();
+    assert_eq!(session.caller.did, recycler.did);
+    assert!(matches!(
+        first.app.access.login(&presentation).await,
+        Err(tsunagu_passport::AccessError::Nonce)
+    ));
+    assert!(
+        first
+            .app
+            .access
+            .caller(&session.token)
+            .await
+            .unwrap()
+            .is_some(),
+        "a session opened at one replica holds at the other"
+    );
+
+    // An unused nonce and the session outlive nothing.
+    let unused = first.app.access.nonce().await.unwrap();
+    assert_eq!(second.app.access.purge_expired().await.unwrap(), 0);
+    second.clock.advance(chrono::Duration::minutes(31));
+    assert_eq!(second.app.access.purge_expired().await.unwrap(), 2);
+    for collection in ["passport.sessions", "passport.nonces"] {
+        assert!(
+            first
+                .store
+                .documents(collection, tsunagu_store::Page::ALL)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{collection} still holds records"
+        );
+    }
+    let late = first.presentation(&recycler, &credentials, common::BASE, &unused);
+    assert!(matches!(
+        first.app.access.login(&late).await,
+        Err(tsunagu_passport::AccessError::Nonce)
+    ));
+}
