@@ -614,22 +614,6 @@ async fn chain_story(network: &Network, dir: &Path) -> anyhow::Result<ChainStory
         usable_energy_kwh: Decimal::from(60),
         service_years: Decimal::from(8),
     };
-    let battery =
-        tsunagu_pcf::battery_carbon_footprint(&pack.footprint, life, &demo_performance_classes()?)?;
-    detail(format!(
-        "pack: {} kg CO2e, {} kg CO2e per kWh of capacity ({capacity_kwh} kWh)",
-        pack.footprint.total_kg_co2e().round_dp(1),
-        (pack.footprint.total_kg_co2e() / capacity_kwh).round_dp(1)
-    ));
-    detail(format!(
-        "battery carbon footprint: {} kg CO2e per kWh delivered over its life ({} kWh usable x {} cycles/year x {} years = {} kWh), performance class {}",
-        battery.total_kg_co2e_per_kwh().round_dp(3),
-        life.usable_energy_kwh,
-        life.category.full_equivalent_cycles_per_year(),
-        life.service_years,
-        battery.total_energy_delivered_kwh,
-        battery.performance_class.as_deref().unwrap_or("none")
-    ));
     let service = network
         .member("pack-maker")
         .node
@@ -637,23 +621,29 @@ async fn chain_story(network: &Network, dir: &Path) -> anyhow::Result<ChainStory
         .as_ref()
         .map(|(service, _)| service)
         .context("the pack maker runs the PCF app")?;
-    let manufacturer = service.operator().await?;
-    let plant = service
-        .plants()
-        .await?
-        .into_iter()
-        .next()
-        .context("the pack maker has a plant")?;
-    let declaration = tsunagu_pcf::CarbonFootprintDeclaration::new(
-        &battery,
-        tsunagu_pcf::DeclarationFacts {
-            study_reference: "https://demo.tsunagu.example/studies/pack-ev66",
-            manufacturer: &manufacturer,
-            plant: &plant,
-            battery_model: "PACK-EV66",
-        },
-        chrono::Utc::now(),
-    );
+    // The pack maker's app declares from the footprint it holds.
+    let declaration = service
+        .battery_declaration(
+            pack.part,
+            life,
+            &demo_performance_classes()?,
+            "https://demo.tsunagu.example/studies/pack-ev66",
+        )
+        .await?;
+    detail(format!(
+        "pack: {} kg CO2e, {} kg CO2e per kWh of capacity ({capacity_kwh} kWh)",
+        pack.footprint.total_kg_co2e().round_dp(1),
+        (pack.footprint.total_kg_co2e() / capacity_kwh).round_dp(1)
+    ));
+    detail(format!(
+        "battery carbon footprint: {} kg CO2e per kWh delivered over its life ({} kWh usable x {} cycles/year x {} years = {} kWh), performance class {}",
+        declaration.total_kg_co2e_per_kwh,
+        life.usable_energy_kwh,
+        life.category.full_equivalent_cycles_per_year(),
+        life.service_years,
+        declaration.total_energy_delivered_kwh,
+        declaration.performance_class.as_deref().unwrap_or("none")
+    ));
     let json_path = dir.join("cfp-declaration.json");
     let html_path = dir.join("cfp-declaration.html");
     std::fs::write(

@@ -197,7 +197,8 @@ fn pcf_of<'a>(network: &'a Network, name: &str) -> anyhow::Result<&'a PcfService
 fn part_input(
     participant: &Participant<'_>,
     name: &str,
-    amount: Option<(tsunagu_pcf::Decimal, Unit)>,
+    label: Option<&str>,
+    amount: Option<tsunagu_pcf::Decimal>,
     unit: Unit,
 ) -> PartInput {
     PartInput {
@@ -206,9 +207,9 @@ fn part_input(
         plant_id: participant.plant.plant_id,
         part_name: name.to_owned(),
         support_part_name: None,
-        label_name: None,
-        amount_required: amount.map(|(amount, _)| amount),
-        amount_required_unit: amount.map_or(unit, |(_, unit)| unit),
+        label_name: label.map(str::to_owned),
+        amount_required: amount,
+        amount_required_unit: unit,
         terminated_flag: false,
         additional_info: Default::default(),
     }
@@ -273,6 +274,7 @@ pub async fn run(
                 .put_part(part_input(
                     participant,
                     &product.part_name,
+                    Some(&product.label),
                     None,
                     product.unit,
                 ))
@@ -284,14 +286,21 @@ pub async fn run(
                 children.push(part_input(
                     participant,
                     &format!("{} from {}", from.product.part_name, input.supplier),
-                    Some((input.amount, input.unit)),
+                    Some(&from.product.label),
+                    Some(input.amount),
                     input.unit,
                 ));
             }
             let (part, children) = participant
                 .service
                 .put_parts_structure(
-                    part_input(participant, &product.part_name, None, product.unit),
+                    part_input(
+                        participant,
+                        &product.part_name,
+                        Some(&product.label),
+                        None,
+                        product.unit,
+                    ),
                     children,
                 )
                 .await?;
