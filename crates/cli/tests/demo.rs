@@ -2,6 +2,17 @@
 
 use std::process::Command;
 
+/// The demo's companies, each with its own connector.
+const COMPANIES: [&str; 7] = [
+    "lithium-refiner",
+    "nickel-refiner",
+    "cathode-maker",
+    "anode-maker",
+    "cell-maker",
+    "pack-maker",
+    "recycler",
+];
+
 #[test]
 fn the_demo_runs_the_story_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
@@ -49,15 +60,7 @@ fn the_demo_runs_the_story_and_exits_zero() {
         );
     }
     // Each company kept its own database.
-    for company in [
-        "lithium-refiner",
-        "nickel-refiner",
-        "cathode-maker",
-        "anode-maker",
-        "cell-maker",
-        "pack-maker",
-        "recycler",
-    ] {
+    for company in COMPANIES {
         assert!(
             dir.path().join(format!("{company}.sqlite")).exists(),
             "{company} has no database of its own"
@@ -165,15 +168,7 @@ fn the_demo_runs_the_story_and_exits_zero() {
     assert!(per_kwh > 0.05 && per_kwh < 1.0, "{declaration}");
     assert!(declaration["performance_class"].is_string());
     // No private key reaches the output.
-    for company in [
-        "lithium-refiner",
-        "nickel-refiner",
-        "cathode-maker",
-        "anode-maker",
-        "cell-maker",
-        "pack-maker",
-        "recycler",
-    ] {
+    for company in COMPANIES {
         let text =
             std::fs::read_to_string(dir.path().join(format!("{company}-keys.json"))).unwrap();
         let file: serde_json::Value = serde_json::from_str(&text).unwrap();
