@@ -32,7 +32,33 @@ pub struct SqliteStore {
     /// instead of in SQLite's busy handler, which backs off in steps of milliseconds and turns
     /// contention into latency. Readers are not held up (WAL).
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    agreements: Arc<WrittenAgreements>,
     _checkpointer: Arc<Checkpointer>,
+}
+
+/// The body of each agreement a store wrote last, by agreement id, so that a negotiation
+/// write whose agreement did not change skips rewriting it and the transaction that needs.
+/// A negotiation write succeeds only on the version it read, so an agreement another replica
+/// changed in between comes back in the negotiation and differs from what is remembered here.
+#[derive(Default)]
+struct WrittenAgreements(std::sync::Mutex<std::collections::HashMap<String, String>>);
+
+impl WrittenAgreements {
+    /// Agreements remembered at most: those of the negotiations in flight, with room to spare.
+    const MAX: usize = 1024;
+
+    fn unchanged(&self, id: &str, body: &str) -> bool {
+        let written = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        written.get(id).is_some_and(|held| held == body)
+    }
+
+    fn remember(&self, id: &str, body: String) {
+        let mut written = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if written.len() >= Self::MAX && !written.contains_key(id) {
+            written.clear();
+        }
+        written.insert(id.to_owned(), body);
+    }
 }
 
 /// Folds the write-ahead log back into the database file every quarter second, without
@@ -106,6 +132,7 @@ impl SqliteStore {
             _checkpointer: Arc::new(Checkpointer::start(pool.clone())),
             pool,
             writer: Some(Arc::new(tokio::sync::Mutex::new(()))),
+            agreements: Arc::default(),
         })
     }
 
@@ -129,6 +156,7 @@ pub struct PostgresStore {
     pool: PgPool,
     /// PostgreSQL serialises what it must itself; no in-process queue.
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    agreements: Arc<WrittenAgreements>,
 }
 
 impl PostgresStore {
@@ -138,7 +166,11 @@ impl PostgresStore {
             .connect(url)
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        Ok(PostgresStore { pool, writer: None })
+        Ok(PostgresStore {
+            pool,
+            writer: None,
+            agreements: Arc::default(),
+        })
     }
 
     fn sql(query: &'static str) -> Cow<'static, str> {
@@ -297,20 +329,28 @@ macro_rules! store_impl {
                 // agreement can still change (it appears at `AGREED`; the consumer's signature
                 // joins it with the verification, which takes the provider to `FINALIZED`).
                 // Only a changed agreement is rewritten.
-                let agreement = negotiation.agreement.as_ref().filter(|_| {
-                    matches!(
-                        negotiation.state,
-                        NegotiationState::Agreed | NegotiationState::Verified | NegotiationState::Finalized
-                    )
-                });
+                let agreement = negotiation
+                    .agreement
+                    .as_ref()
+                    .filter(|_| {
+                        matches!(
+                            negotiation.state,
+                            NegotiationState::Agreed | NegotiationState::Verified | NegotiationState::Finalized
+                        )
+                    })
+                    .map(|agreement| (agreement, encode(agreement)))
+                    .filter(|(agreement, body)| !self.agreements.unchanged(&agreement.id, body));
                 let row = match agreement {
-                    Some(agreement) => {
+                    Some((agreement, body)) => {
                         let mut tx = self.pool.begin().await?;
                         let row = query.fetch_optional(&mut *tx).await?;
                         if row.is_some() {
-                            Self::insert_agreement(&mut tx, agreement).await?;
+                            Self::insert_agreement(&mut tx, agreement, &body).await?;
                         }
                         tx.commit().await?;
+                        if row.is_some() {
+                            self.agreements.remember(&agreement.id, body);
+                        }
                         row
                     }
                     None => query.fetch_optional(&self.pool).await?,
@@ -353,10 +393,12 @@ macro_rules! store_impl {
                 // A provider that agrees at once inserts the negotiation with its agreement.
                 match &negotiation.agreement {
                     Some(agreement) => {
+                        let body = encode(agreement);
                         let mut tx = self.pool.begin().await?;
                         query.execute(&mut *tx).await.map_err(duplicate)?;
-                        Self::insert_agreement(&mut tx, agreement).await?;
+                        Self::insert_agreement(&mut tx, agreement, &body).await?;
                         tx.commit().await?;
+                        self.agreements.remember(&agreement.id, body);
                     }
                     None => {
                         query.execute(&self.pool).await.map_err(duplicate)?;
@@ -369,6 +411,7 @@ macro_rules! store_impl {
             async fn insert_agreement(
                 tx: &mut sqlx::Transaction<'_, <$store as StorePool>::Db>,
                 agreement: &Agreement,
+                body: &str,
             ) -> Result<()> {
                 let sql = Self::sql(
                     "INSERT INTO agreements (id, negotiation_id, dataset_id, provider_id, consumer_id, signed_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET body = excluded.body WHERE agreements.body <> excluded.body",
@@ -380,7 +423,7 @@ macro_rules! store_impl {
                     .bind(&agreement.provider_id)
                     .bind(&agreement.consumer_id)
                     .bind(agreement.signed_at_ms)
-                    .bind(encode(agreement))
+                    .bind(body)
                     .execute(&mut **tx)
                     .await?;
                 Ok(())
