@@ -427,6 +427,12 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
         (false, _) => None,
     };
     let mut management = tsunagu_server::management_router(state);
+    if let Some((service, transport)) = &pcf {
+        management = management.merge(crate::pcf_catenax::management_router(
+            crate::pcf_catenax::CatenaxExchange::new(service.clone(), transport.clone()),
+            config.management_api_key.expose(),
+        ));
+    }
     if let Some(identity) = &identity {
         let key_file = std::path::PathBuf::from(&config.key_file);
         let persist: tsunagu_server::identity::PersistKeys =
@@ -502,7 +508,7 @@ async fn start_pcf_app(
         .context("cannot publish the PCF trade inbox")?;
     let transport = DspTradeTransport::resolving(connector.clone(), resolver);
     let service = PcfService::new(documents, transport.clone());
-    pcf_dsp::attach_service(connector, service.clone());
+    pcf_dsp::attach_service(connector, service.clone(), transport.clone());
     set_up_pcf_company(config, &service).await?;
     if !config.pact_client_id.is_empty() {
         service

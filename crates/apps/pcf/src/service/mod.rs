@@ -17,6 +17,7 @@
 //! `pcf.pact_events` (events the PACT API accepted).
 
 mod auth;
+mod catenax;
 mod pact;
 mod records;
 mod trade;
@@ -39,6 +40,10 @@ use crate::rollup::{DisclosedFootprint, DisclosurePolicy, FootprintResult};
 use crate::unit::Unit;
 
 pub use auth::{AuthError, AuthSettings, LoginTokens, Session};
+pub use catenax::{
+    CATENAX_MESSAGE_MAX_CHARS, CatenaxAnswer, CatenaxAnswerState, CatenaxDelivery, CatenaxInbound,
+    CatenaxRequest, CatenaxRequestState, NewCatenaxRequest,
+};
 pub use pact::{OwedPactEvent, PactAuthError, PactClient, PactToken};
 pub use trade::{NewRequest, StatusChange, TradeDirection, TradeStatus, TradeView};
 pub use transport::{
