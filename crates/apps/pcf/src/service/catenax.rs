@@ -428,7 +428,7 @@ impl PcfService {
         let disclosed = level.project(&own.result);
         let profile = self.pact_profile().await?;
         let subject = PactSubject {
-            id: own.cfp_id,
+            id: own.current_pf_id(),
             operator: &operator,
             part: &part,
         };
