@@ -139,10 +139,6 @@ pub enum InboxRefusal {
     /// the sender.
     #[error("{0}")]
     NotFound(String),
-    /// The call clashes with what the receiver holds (`409`); the text is meant for the
-    /// sender.
-    #[error("{0}")]
-    Conflict(String),
     /// The receiver could not take it now (its store failed); the sender may try again. The
     /// text is logged, never sent back.
     #[error("{0}")]
@@ -226,8 +222,8 @@ impl Connector {
     /// Provider data plane: a call the bearer of a pull token makes on the inbox asset its
     /// transfer is for, or below its data address. Checked, handed over and logged as
     /// `receive_inbox_message` is; a refusal by the handler becomes
-    /// `EngineError::BadRequest`, `NotFound` (with its text as `BadRequest` is not enough
-    /// here, see `InboxRefusal`) or `Conflict`.
+    /// `EngineError::BadRequest` or, for `InboxRefusal::NotFound`, `EngineError::Unknown`
+    /// with the handler's text.
     pub async fn receive_inbox_call(
         &self,
         token: &str,
@@ -294,7 +290,6 @@ impl Connector {
             .map_err(|refusal| match refusal {
                 InboxRefusal::Refused(reason) => EngineError::BadRequest(reason),
                 InboxRefusal::NotFound(reason) => EngineError::Unknown(reason),
-                InboxRefusal::Conflict(reason) => EngineError::Conflict(reason),
                 InboxRefusal::Unavailable(reason) => EngineError::Internal(format!(
                     "the handler of inbox {} failed: {reason}",
                     asset.id
