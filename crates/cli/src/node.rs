@@ -523,6 +523,18 @@ async fn start_pcf_app(
     let mut pact = tsunagu_pcf::PactApiSettings::new(client.clone());
     pact.public_base_url = Some(public_url.to_owned());
     pact.allow_loopback_http_callbacks = config.pact_loopback_http_callbacks;
+    // Catena-X answers owed before a restart go out once the node serves (the requester's
+    // agreement may need negotiating, which needs this node's DSP endpoint up).
+    let catenax = crate::pcf_catenax::CatenaxExchange::new(service.clone(), transport.clone());
+    tokio::spawn(async move {
+        match catenax.deliver_owed().await {
+            Ok(0) => {}
+            Ok(delivered) => {
+                tracing::info!(delivered, "Catena-X answers owed before the restart sent")
+            }
+            Err(error) => tracing::warn!(%error, "cannot resend owed Catena-X answers"),
+        }
+    });
     let owed = tsunagu_pcf::pact::resume_owed_events(service.clone(), pact.clone()).await;
     if owed > 0 {
         tracing::info!(owed, "resending PACT event answers owed before the restart");

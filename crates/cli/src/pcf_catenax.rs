@@ -89,8 +89,21 @@ impl CatenaxExchange {
             .await
     }
 
-    /// Sends an accepted request's answer to the requester and records the outcome.
-    async fn answer(&self, answer: CatenaxAnswer) {
+    /// Sends the answers still owed (not delivered before, or cut off by a restart), one
+    /// after another; returns how many reached their requester.
+    pub async fn deliver_owed(&self) -> Result<usize, ServiceError> {
+        let mut delivered = 0;
+        for answer in self.service.catenax_answers_owed().await? {
+            if self.answer(answer).await {
+                delivered += 1;
+            }
+        }
+        Ok(delivered)
+    }
+
+    /// Sends an accepted request's answer to the requester and records the outcome; says
+    /// whether the requester took it.
+    async fn answer(&self, answer: CatenaxAnswer) -> bool {
         let outcome = match serde_json::to_vec(&answer.footprint) {
             Ok(body) => self
                 .transport
@@ -111,6 +124,7 @@ impl CatenaxExchange {
             tracing::warn!(request = %answer.request_id, requester = %answer.requester_did, %reason,
                 "the Catena-X footprint answer was not delivered");
         }
+        let taken = outcome.is_ok();
         if let Err(error) = self
             .service
             .catenax_answer_delivered(&answer.requester_did, &answer.request_id, outcome)
@@ -118,6 +132,7 @@ impl CatenaxExchange {
         {
             tracing::error!(request = %answer.request_id, %error, "cannot record a Catena-X answer");
         }
+        taken
     }
 
     /// A call below the inbox's data address: the PCF Exchange API.
@@ -150,7 +165,9 @@ impl CatenaxExchange {
                 // The answer goes back on its own negotiation and transfer, after this call
                 // has been answered.
                 let exchange = self.clone();
-                tokio::spawn(async move { exchange.answer(answer).await });
+                tokio::spawn(async move {
+                    exchange.answer(answer).await;
+                });
                 Ok(InboxReply::Accepted)
             }
             InboxMethod::Put => {

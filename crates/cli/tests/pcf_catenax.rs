@@ -8,6 +8,7 @@
 //! request; a malformed answer changes nothing.
 
 use std::future::IntoFuture;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -86,10 +87,12 @@ async fn app(network: &Network, name: &str, n: u128) -> App {
     }
 }
 
-/// Records how each call reached an inbox, then hands it to the app's handler.
+/// Records how each call reached an inbox, then hands it to the app's handler, unless it
+/// is told to fail `PUT`s as a connector whose app is down would.
 struct Recording {
     inner: Arc<dyn InboxHandler>,
     calls: Calls,
+    fail_puts: Arc<AtomicBool>,
 }
 
 #[async_trait]
@@ -101,24 +104,29 @@ impl InboxHandler for Recording {
             message.query.clone(),
             message.sender_id.clone(),
         ));
+        if message.method == InboxMethod::Put && self.fail_puts.load(Ordering::SeqCst) {
+            return Err(InboxRefusal::Unavailable("the app is down".into()));
+        }
         self.inner.on_message(message).await
     }
 }
 
 type Calls = Arc<Mutex<Vec<(InboxMethod, String, Option<String>, String)>>>;
 
-fn record_calls(network: &Network, name: &str) -> Calls {
+fn record_calls(network: &Network, name: &str) -> (Calls, Arc<AtomicBool>) {
     let connector = &network.member(name).node.connector;
     let calls: Calls = Arc::default();
+    let fail_puts = Arc::new(AtomicBool::new(false));
     let inner = connector.inbox_handler(TRADE_INBOX_ASSET_ID).unwrap();
     connector.register_inbox_handler(
         TRADE_INBOX_ASSET_ID,
         Arc::new(Recording {
             inner,
             calls: calls.clone(),
+            fail_puts: fail_puts.clone(),
         }),
     );
-    calls
+    (calls, fail_puts)
 }
 
 async fn wait_for_state(
@@ -204,8 +212,8 @@ async fn a_partner_asks_for_a_footprint_and_the_supplier_puts_it_back_over_dsp()
     let asker = app(&network, "asker", 1).await;
     let supplier = app(&network, "supplier", 2).await;
     let intruder = app(&network, "intruder", 3).await;
-    let at_supplier = record_calls(&network, "supplier");
-    let at_asker = record_calls(&network, "asker");
+    let (at_supplier, _) = record_calls(&network, "supplier");
+    let (at_asker, asker_fails_puts) = record_calls(&network, "asker");
 
     // The supplier's own footprint of a part, shown with the stage split Catena-X needs.
     let made = supplier
@@ -498,4 +506,33 @@ async fn a_partner_asks_for_a_footprint_and_the_supplier_puts_it_back_over_dsp()
         .unwrap()
         .unwrap();
     assert_eq!(updated.answer_message.as_deref(), Some("recomputed"));
+
+    // An answer the asker could not take stays owed and goes out again later.
+    asker_fails_puts.store(true, Ordering::SeqCst);
+    let second = asker
+        .exchange
+        .request(NewCatenaxRequest {
+            partner_did: supplier.did.clone(),
+            manufacturer_part_id: Some(product.clone()),
+            customer_part_id: None,
+            message: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(second.state, CatenaxRequestState::Open);
+    wait_for_answer_state(&supplier.service, CatenaxAnswerState::Undelivered).await;
+    asker_fails_puts.store(false, Ordering::SeqCst);
+    assert_eq!(supplier.exchange.deliver_owed().await.unwrap(), 1);
+    let late = wait_for_state(
+        &asker.service,
+        second.request_id,
+        CatenaxRequestState::Answered,
+    )
+    .await;
+    assert_eq!(late.footprint.as_ref(), Some(&footprint));
+    assert_eq!(
+        supplier.exchange.deliver_owed().await.unwrap(),
+        0,
+        "nothing is owed any more"
+    );
 }

@@ -17,7 +17,8 @@
 //!   Catena-X product id (`urn:uuid:<trace id>`) is the requested `manufacturerPartId`,
 //!   projects it as the disclosure policy allows for the requester (Catena-X needs at least
 //!   the stage split) and returns the aspect to send back; `catenax_answer_delivered`
-//!   records whether it reached the requester.
+//!   records whether it reached the requester, and `catenax_answers_owed` makes again the
+//!   answers still owed (after a failed delivery or a restart).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -387,9 +388,61 @@ impl PcfService {
         }
         let message = non_empty(message);
         check_message(&message)?;
+        let footprint = self
+            .catenax_footprint_for(
+                requester_did,
+                manufacturer_part_id.as_deref(),
+                customer_part_id.as_deref(),
+            )
+            .await?;
+        let now = self.now();
+        let id = inbound_id(requester_did, request_id);
+        let inbound = CatenaxInbound {
+            request_id: request_id.to_owned(),
+            requester_did: requester_did.to_owned(),
+            manufacturer_part_id,
+            customer_part_id,
+            message,
+            state: CatenaxAnswerState::Accepted,
+            reason: None,
+            received_at: now,
+            updated_at: now,
+        };
+        match CATENAX_INBOUND
+            .get::<CatenaxInbound>(self.store(), &id)
+            .await?
+        {
+            Some(existing) => {
+                let mut again = inbound;
+                again.received_at = existing.value.received_at;
+                CATENAX_INBOUND
+                    .replace(self.store(), &existing, Some(requester_did), &again, now)
+                    .await?
+            }
+            None => {
+                CATENAX_INBOUND
+                    .insert(self.store(), &id, Some(requester_did), &inbound, now)
+                    .await?
+            }
+        }
+        Ok(CatenaxAnswer {
+            request_id: request_id.to_owned(),
+            requester_did: requester_did.to_owned(),
+            footprint,
+        })
+    }
+
+    /// The Catena-X aspect of this company's footprint of the product a request names, as
+    /// the disclosure policy allows for `requester_did`.
+    async fn catenax_footprint_for(
+        &self,
+        requester_did: &str,
+        manufacturer_part_id: Option<&str>,
+        customer_part_id: Option<&str>,
+    ) -> Result<Value> {
         let operator = self.operator().await?;
         // Customers' own part numbers are not kept, so only the manufacturer's id can match.
-        let wanted = manufacturer_part_id.as_deref();
+        let wanted = manufacturer_part_id;
         let mut own: Option<OwnFootprint> = None;
         for stored in FOOTPRINTS.all::<OwnFootprint>(self.store()).await? {
             if Some(product_urn(stored.value.result.part).as_str()) == wanted {
@@ -401,8 +454,7 @@ impl PcfService {
             ServiceError::NotFound(format!(
                 "a footprint of product {}",
                 manufacturer_part_id
-                    .as_deref()
-                    .or(customer_part_id.as_deref())
+                    .or(customer_part_id)
                     .unwrap_or_default()
             ))
         };
@@ -443,41 +495,39 @@ impl PcfService {
                 "the footprint of this product cannot be given as a Catena-X PCF: {error}"
             ))
         })?;
-        let now = self.now();
-        let id = inbound_id(requester_did, request_id);
-        let inbound = CatenaxInbound {
-            request_id: request_id.to_owned(),
-            requester_did: requester_did.to_owned(),
-            manufacturer_part_id,
-            customer_part_id,
-            message,
-            state: CatenaxAnswerState::Accepted,
-            reason: None,
-            received_at: now,
-            updated_at: now,
-        };
-        match CATENAX_INBOUND
-            .get::<CatenaxInbound>(self.store(), &id)
-            .await?
-        {
-            Some(existing) => {
-                let mut again = inbound;
-                again.received_at = existing.value.received_at;
-                CATENAX_INBOUND
-                    .replace(self.store(), &existing, Some(requester_did), &again, now)
-                    .await?
+        Ok(footprint)
+    }
+
+    /// The answers this company still owes (accepted, or not delivered), made again from
+    /// the current footprints, to be sent after a restart or a failed delivery. A request
+    /// whose product can no longer be answered is left out and logged.
+    pub async fn catenax_answers_owed(&self) -> Result<Vec<CatenaxAnswer>> {
+        let mut owed = Vec::new();
+        for inbound in self.catenax_inbound().await? {
+            if inbound.state == CatenaxAnswerState::Answered {
+                continue;
             }
-            None => {
-                CATENAX_INBOUND
-                    .insert(self.store(), &id, Some(requester_did), &inbound, now)
-                    .await?
+            match self
+                .catenax_footprint_for(
+                    &inbound.requester_did,
+                    inbound.manufacturer_part_id.as_deref(),
+                    inbound.customer_part_id.as_deref(),
+                )
+                .await
+            {
+                Ok(footprint) => owed.push(CatenaxAnswer {
+                    request_id: inbound.request_id,
+                    requester_did: inbound.requester_did,
+                    footprint,
+                }),
+                Err(ServiceError::Store(error)) => return Err(error.into()),
+                Err(error) => {
+                    tracing::warn!(request = %inbound.request_id, %error,
+                        "an owed Catena-X answer can no longer be made");
+                }
             }
         }
-        Ok(CatenaxAnswer {
-            request_id: request_id.to_owned(),
-            requester_did: requester_did.to_owned(),
-            footprint,
-        })
+        Ok(owed)
     }
 
     /// Records whether the answer to `request_id` reached `requester_did`.
