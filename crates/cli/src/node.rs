@@ -427,6 +427,12 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
         (false, _) => None,
     };
     let mut management = tsunagu_server::management_router(state);
+    if let Some((service, transport)) = &pcf {
+        management = management.merge(crate::pcf_catenax::management_router(
+            crate::pcf_catenax::CatenaxExchange::new(service.clone(), transport.clone()),
+            config.management_api_key.expose(),
+        ));
+    }
     if let Some(identity) = &identity {
         let key_file = std::path::PathBuf::from(&config.key_file);
         let persist: tsunagu_server::identity::PersistKeys =
@@ -502,7 +508,7 @@ async fn start_pcf_app(
         .context("cannot publish the PCF trade inbox")?;
     let transport = DspTradeTransport::resolving(connector.clone(), resolver);
     let service = PcfService::new(documents, transport.clone());
-    pcf_dsp::attach_service(connector, service.clone());
+    pcf_dsp::attach_service(connector, service.clone(), transport.clone());
     set_up_pcf_company(config, &service).await?;
     if !config.pact_client_id.is_empty() {
         service
@@ -517,6 +523,18 @@ async fn start_pcf_app(
     let mut pact = tsunagu_pcf::PactApiSettings::new(client.clone());
     pact.public_base_url = Some(public_url.to_owned());
     pact.allow_loopback_http_callbacks = config.pact_loopback_http_callbacks;
+    // Catena-X answers owed before a restart go out once the node serves (the requester's
+    // agreement may need negotiating, which needs this node's DSP endpoint up).
+    let catenax = crate::pcf_catenax::CatenaxExchange::new(service.clone(), transport.clone());
+    tokio::spawn(async move {
+        match catenax.deliver_owed().await {
+            Ok(0) => {}
+            Ok(delivered) => {
+                tracing::info!(delivered, "Catena-X answers owed before the restart sent")
+            }
+            Err(error) => tracing::warn!(%error, "cannot resend owed Catena-X answers"),
+        }
+    });
     let owed = tsunagu_pcf::pact::resume_owed_events(service.clone(), pact.clone()).await;
     if owed > 0 {
         tracing::info!(owed, "resending PACT event answers owed before the restart");

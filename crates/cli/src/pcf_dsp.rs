@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tsunagu_core::{AssetSelector, NegotiationState, TransferAction, TransferMode, TransferState};
 use tsunagu_engine::{
-    Connector, EngineError, InboxHandler, InboxMessage, InboxRefusal, NewContractDefinition,
-    NewPolicyDefinition, PeerError, StartNegotiation, StartTransfer,
+    Connector, EngineError, InboxHandler, InboxMessage, InboxMethod, InboxRefusal, InboxReply,
+    NewContractDefinition, NewPolicyDefinition, PeerError, StartNegotiation, StartTransfer,
 };
 use tsunagu_pcf::service::{
     Partner, PcfService, ServiceError, TradeRequestMessage, TradeResponseMessage, TradeTransport,
@@ -35,8 +35,11 @@ use tsunagu_store::Page;
 
 /// The id of every company's trade inbox asset.
 pub const TRADE_INBOX_ASSET_ID: &str = "pcf-trade-inbox";
-/// The `dct:type` of the inbox asset, by which a partner's catalog entry is recognised.
-pub const PCF_EXCHANGE_TYPE: &str = "PcfExchange";
+/// The `dct:type` of the inbox asset, by which a partner's catalog entry is recognised: the
+/// Catena-X taxonomy's `cx-taxo:PcfExchange`, written out.
+pub const PCF_EXCHANGE_TYPE: &str = "https://w3id.org/catenax/taxonomy#PcfExchange";
+/// The version of the Catena-X PCF Exchange API the inbox speaks (`cx-common:version`).
+pub const PCF_EXCHANGE_API_VERSION: &str = "1.2.0";
 /// The usage purpose the carbon-footprint contract names.
 pub const CFP_PURPOSE: &str = "cfp-calculation";
 const ACCESS_POLICY_ID: &str = "pcf-trade-access";
@@ -62,10 +65,17 @@ pub async fn publish_trade_inbox(connector: &Connector) -> Result<(), EngineErro
         }
     }
     let mut properties = serde_json::Map::new();
-    properties.insert("dct:type".into(), Value::from(PCF_EXCHANGE_TYPE));
+    properties.insert("dct:type".into(), json!({"@id": PCF_EXCHANGE_TYPE}));
+    properties.insert(
+        "https://w3id.org/catenax/ontology/common#version".into(),
+        Value::from(PCF_EXCHANGE_API_VERSION),
+    );
     properties.insert(
         "dct:description".into(),
-        Value::from("Carbon-footprint trade requests and answers (Ouranos CFP exchange)"),
+        Value::from(
+            "Carbon-footprint exchange: Ouranos-style trade messages posted to the address, \
+             and the Catena-X PCF Exchange API (GET and PUT /footprintExchange/{requestId})",
+        ),
     );
     existing_is_fine(
         connector
@@ -109,21 +119,37 @@ pub async fn publish_trade_inbox(connector: &Connector) -> Result<(), EngineErro
     )
 }
 
-/// Makes `service` receive the trade messages posted to this connector's trade inbox.
-pub fn attach_service(connector: &Connector, service: PcfService) {
+/// Makes `service` receive what partners send to this connector's trade inbox: trade
+/// messages, and Catena-X footprint requests and answers, which it answers through
+/// `transport`.
+pub fn attach_service(
+    connector: &Connector,
+    service: PcfService,
+    transport: Arc<DspTradeTransport>,
+) {
+    let catenax = crate::pcf_catenax::CatenaxExchange::new(service.clone(), transport);
     connector.register_inbox_handler(
         TRADE_INBOX_ASSET_ID,
-        Arc::new(TradeInboxHandler { service }),
+        Arc::new(TradeInboxHandler { service, catenax }),
     );
 }
 
 struct TradeInboxHandler {
     service: PcfService,
+    catenax: crate::pcf_catenax::CatenaxExchange,
 }
 
 #[async_trait]
 impl InboxHandler for TradeInboxHandler {
-    async fn on_message(&self, message: InboxMessage) -> Result<(), InboxRefusal> {
+    async fn on_message(&self, message: InboxMessage) -> Result<InboxReply, InboxRefusal> {
+        if !message.path.is_empty() {
+            return self.catenax.on_call(message).await;
+        }
+        if message.method != InboxMethod::Post {
+            return Err(InboxRefusal::NotFound(
+                "the PCF trade inbox takes trade messages posted to its address".into(),
+            ));
+        }
         let envelope: TradeEnvelope = serde_json::from_slice(&message.body)
             .map_err(|error| InboxRefusal::Refused(format!("not a PCF trade message: {error}")))?;
         // The sender is the counter-party of the transfer, never a DID from the message.
@@ -136,11 +162,13 @@ impl InboxHandler for TradeInboxHandler {
                 self.service.receive_trade_response(sender, response).await
             }
         };
-        outcome.map_err(|error| match error {
-            ServiceError::Store(error) => InboxRefusal::Unavailable(error.to_string()),
-            ServiceError::Internal(error) => InboxRefusal::Unavailable(error),
-            other => InboxRefusal::Refused(other.to_string()),
-        })
+        outcome
+            .map(|()| InboxReply::Taken)
+            .map_err(|error| match error {
+                ServiceError::Store(error) => InboxRefusal::Unavailable(error.to_string()),
+                ServiceError::Internal(error) => InboxRefusal::Unavailable(error),
+                other => InboxRefusal::Refused(other.to_string()),
+            })
     }
 }
 
@@ -299,12 +327,36 @@ impl DspTradeTransport {
         partner: &Partner,
         envelope: TradeEnvelope,
     ) -> Result<(), TransportError> {
-        let did = partner.did.as_str();
-        let dsp_url = self.address_of(did).await?;
         let body = serde_json::to_vec(&envelope).map_err(|error| TransportError::Refused {
-            partner: did.to_owned(),
+            partner: partner.did.clone(),
             reason: format!("the message cannot be encoded: {error}"),
         })?;
+        self.call_partner(
+            &partner.did,
+            InboxMethod::Post,
+            "",
+            None,
+            Some(MEDIA_TYPE),
+            body.into(),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Calls the partner known as `did` on its trade inbox, as the consumer of an agreement
+    /// for it (negotiated once), under a pull transfer of its own that is completed
+    /// afterwards: `method` on `path` below the data address (empty for the address itself)
+    /// with the raw `query`. Returns the partner's success status.
+    pub async fn call_partner(
+        &self,
+        did: &str,
+        method: InboxMethod,
+        path: &str,
+        query: Option<&str>,
+        media_type: Option<&str>,
+        body: bytes::Bytes,
+    ) -> Result<u16, TransportError> {
+        let dsp_url = self.address_of(did).await?;
         let agreement_id = self.agreement_with(did, &dsp_url).await?;
         let transfer = self
             .connector
@@ -334,9 +386,9 @@ impl DspTradeTransport {
         }
         let sent = self
             .connector
-            .send_to_inbox(&transfer.id, Some(MEDIA_TYPE), body.into())
+            .call_inbox(&transfer.id, method, path, query, media_type, body)
             .await;
-        // One transfer per message: it is over whether the message was taken or not.
+        // One transfer per call: it is over whether the call was taken or not.
         if let Err(error) = self
             .connector
             .act_on_transfer(&transfer.id, TransferAction::SendCompletion)

@@ -71,7 +71,7 @@ async fn app(network: &Network, name: &str, n: u128) -> App {
     let resolver = Arc::new(tsunagu_server::identity::HttpDidResolver::new(client, true));
     let transport = DspTradeTransport::resolving(connector.clone(), Some(resolver));
     let service = PcfService::new(Arc::new(store), transport.clone());
-    pcf_dsp::attach_service(connector, service.clone());
+    pcf_dsp::attach_service(connector, service.clone(), transport.clone());
     let operator = service
         .set_up_operator(Operator {
             operator_id: uuid::Uuid::from_u128(n),

@@ -12,6 +12,10 @@ pub enum EngineError {
     /// Unknown, or not visible to this caller (the protocol answers both with 404).
     #[error("not found")]
     NotFound,
+    /// What an app's inbox handler was asked for does not exist; unlike `NotFound` the text
+    /// is meant for the caller (the data plane answers 404 with it).
+    #[error("{0}")]
+    Unknown(String),
     #[error("{0}")]
     BadRequest(String),
     #[error(transparent)]

@@ -8,6 +8,12 @@
 //! started, token fresh, agreement policy holds), hands the body to the handler together
 //! with the counter-party the transfer was agreed with, and logs the delivery.
 //!
+//! An inbox also takes calls below its data address (`GET`, `PUT` or `POST` on
+//! `<endpoint>/<sub-path>?<query>`), for apps whose partners speak an HTTP API through the
+//! data plane, as Catena-X proxied assets do (the PCF exchange's `/footprintExchange/{id}`).
+//! Such a call is checked, logged and handed over exactly like a posted message; the handler
+//! sees the method, the sub-path and the raw query, and answers `200` or `202`.
+//!
 //! The handler learns the sender only from the transfer, never from the message, so an app
 //! can trust it as much as it trusts the DSP authentication that made the agreement.
 
@@ -27,6 +33,83 @@ use crate::{Connector, EngineError, new_id, now_ms};
 /// body is refused before it is buffered.
 pub const MAX_INBOX_MESSAGE_BYTES: usize = 4 << 20;
 
+/// The HTTP methods an inbox takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InboxMethod {
+    Get,
+    Post,
+    Put,
+}
+
+impl InboxMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InboxMethod::Get => "GET",
+            InboxMethod::Post => "POST",
+            InboxMethod::Put => "PUT",
+        }
+    }
+}
+
+impl std::fmt::Display for InboxMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a call reached an inbox: its method, the path below the data address (empty for a
+/// message posted to the address itself, else starting with `/`) and the raw query string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxCall {
+    pub method: InboxMethod,
+    pub path: String,
+    pub query: Option<String>,
+    pub media_type: Option<String>,
+}
+
+impl InboxCall {
+    /// A message posted to the data address itself.
+    pub fn post(media_type: Option<String>) -> InboxCall {
+        InboxCall {
+            method: InboxMethod::Post,
+            path: String::new(),
+            query: None,
+            media_type,
+        }
+    }
+
+    /// Refuses a sub-path that could mean something else to a proxy or a server: it must
+    /// start with `/`, and have no empty, `.` or `..` segment, no `?`, `#` or `%2F`.
+    pub fn check_path(path: &str) -> Result<(), EngineError> {
+        if path.is_empty() {
+            return Ok(());
+        }
+        let bad = |why: &str| EngineError::BadRequest(format!("the inbox path {path:?} {why}"));
+        let Some(rest) = path.strip_prefix('/') else {
+            return Err(bad("does not start with /"));
+        };
+        if path.contains(['?', '#', '\\']) || path.to_ascii_lowercase().contains("%2f") {
+            return Err(bad("has a character a path may not have here"));
+        }
+        if rest
+            .split('/')
+            .any(|segment| segment.is_empty() || segment == "." || segment == "..")
+        {
+            return Err(bad("has an empty, . or .. segment"));
+        }
+        Ok(())
+    }
+}
+
+/// What a handler answers to a call it took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboxReply {
+    /// Done (`200`).
+    Taken,
+    /// Taken; the answer follows later by other means (`202`).
+    Accepted,
+}
+
 /// One message a partner posted to an inbox asset, with who sent it.
 #[derive(Debug, Clone)]
 pub struct InboxMessage {
@@ -36,6 +119,11 @@ pub struct InboxMessage {
     pub sender_id: String,
     pub agreement_id: String,
     pub transfer_id: String,
+    pub method: InboxMethod,
+    /// The path below the data address: empty, or starting with `/`.
+    pub path: String,
+    /// The raw (still percent-encoded) query string, if the call had one.
+    pub query: Option<String>,
     pub media_type: Option<String>,
     pub body: Bytes,
 }
@@ -47,6 +135,10 @@ pub enum InboxRefusal {
     /// text is meant for the sender, and sending the same message again will not help.
     #[error("{0}")]
     Refused(String),
+    /// What the call names does not exist for this sender (`404`); the text is meant for
+    /// the sender.
+    #[error("{0}")]
+    NotFound(String),
     /// The receiver could not take it now (its store failed); the sender may try again. The
     /// text is logged, never sent back.
     #[error("{0}")]
@@ -57,7 +149,7 @@ pub enum InboxRefusal {
 /// asset with `Connector::register_inbox_handler`.
 #[async_trait]
 pub trait InboxHandler: Send + Sync + 'static {
-    async fn on_message(&self, message: InboxMessage) -> Result<(), InboxRefusal>;
+    async fn on_message(&self, message: InboxMessage) -> Result<InboxReply, InboxRefusal>;
 }
 
 /// What the provider acknowledges for a posted message.
@@ -65,6 +157,7 @@ pub trait InboxHandler: Send + Sync + 'static {
 pub struct InboxReceipt {
     pub transfer_id: String,
     pub bytes: u64,
+    pub reply: InboxReply,
 }
 
 impl Connector {
@@ -102,7 +195,9 @@ impl Connector {
             .insert(asset_id.to_owned(), handler);
     }
 
-    fn inbox_handler(&self, asset_id: &str) -> Option<Arc<dyn InboxHandler>> {
+    /// The handler registered for the inbox asset `asset_id` in this process, if any (to
+    /// wrap it, for instance).
+    pub fn inbox_handler(&self, asset_id: &str) -> Option<Arc<dyn InboxHandler>> {
         self.inner
             .inbox_handlers
             .read()
@@ -118,8 +213,24 @@ impl Connector {
         &self,
         token: &str,
         media_type: Option<String>,
+        body: ByteStream,
+    ) -> Result<InboxReceipt, EngineError> {
+        self.receive_inbox_call(token, InboxCall::post(media_type), body)
+            .await
+    }
+
+    /// Provider data plane: a call the bearer of a pull token makes on the inbox asset its
+    /// transfer is for, or below its data address. Checked, handed over and logged as
+    /// `receive_inbox_message` is; a refusal by the handler becomes
+    /// `EngineError::BadRequest` or, for `InboxRefusal::NotFound`, `EngineError::Unknown`
+    /// with the handler's text.
+    pub async fn receive_inbox_call(
+        &self,
+        token: &str,
+        call: InboxCall,
         mut body: ByteStream,
     ) -> Result<InboxReceipt, EngineError> {
+        InboxCall::check_path(&call.path)?;
         let transfer = self
             .store()
             .transfer_by_token(&token_digest(token))
@@ -163,18 +274,22 @@ impl Connector {
         let body = buffer.freeze();
         let sha256: [u8; 32] = Sha256::digest(&body).into();
         let bytes = body.len() as u64;
-        handler
+        let reply = handler
             .on_message(InboxMessage {
                 asset_id: asset.id.clone(),
                 sender_id: transfer.counter_party_id.clone(),
                 agreement_id: transfer.agreement_id.clone(),
                 transfer_id: transfer.id.clone(),
-                media_type,
+                method: call.method,
+                path: call.path,
+                query: call.query,
+                media_type: call.media_type,
                 body,
             })
             .await
             .map_err(|refusal| match refusal {
                 InboxRefusal::Refused(reason) => EngineError::BadRequest(reason),
+                InboxRefusal::NotFound(reason) => EngineError::Unknown(reason),
                 InboxRefusal::Unavailable(reason) => EngineError::Internal(format!(
                     "the handler of inbox {} failed: {reason}",
                     asset.id
@@ -198,6 +313,7 @@ impl Connector {
         Ok(InboxReceipt {
             transfer_id: transfer.id,
             bytes,
+            reply,
         })
     }
 
@@ -210,10 +326,30 @@ impl Connector {
         media_type: Option<&str>,
         body: Bytes,
     ) -> Result<(), EngineError> {
+        self.call_inbox(transfer_id, InboxMethod::Post, "", None, media_type, body)
+            .await
+            .map(|_| ())
+    }
+
+    /// Consumer: calls `method` on `path` (empty, or starting with `/`) below the data
+    /// address of the provider's inbox asset under started pull transfer `transfer_id`, with
+    /// the raw `query` (already percent-encoded) and `body`. Returns the provider's success
+    /// status (`200` or `202`); a refusal comes back as
+    /// `EngineError::Peer(PeerError::Refused { .. })`. The call is logged as a delivery.
+    pub async fn call_inbox(
+        &self,
+        transfer_id: &str,
+        method: InboxMethod,
+        path: &str,
+        query: Option<&str>,
+        media_type: Option<&str>,
+        body: Bytes,
+    ) -> Result<u16, EngineError> {
+        InboxCall::check_path(path)?;
         let transfer = self.transfer(transfer_id).await?;
         if transfer.role != Role::Consumer || transfer.mode != TransferMode::Pull {
             return Err(EngineError::BadRequest(
-                "only a consumer's pull transfer can post to an inbox".into(),
+                "only a consumer's pull transfer can call an inbox".into(),
             ));
         }
         if transfer.state != TransferState::Started {
@@ -227,11 +363,16 @@ impl Connector {
                 "the provider has not given a data address yet".into(),
             ));
         };
+        let mut url = format!("{}{path}", endpoint.trim_end_matches('/'));
+        if let Some(query) = query.filter(|q| !q.is_empty()) {
+            url.push('?');
+            url.push_str(query);
+        }
         let sha256: [u8; 32] = Sha256::digest(&body).into();
         let bytes = body.len() as u64;
-        let stream: ByteStream = Box::pin(futures::stream::once(async move { Ok(body) }));
-        self.peer()
-            .push(endpoint, Some(token), media_type, stream)
+        let status = self
+            .peer()
+            .call_data_plane(&url, token, method, media_type, body)
             .await?;
         self.modify_transfer(transfer_id, |t| {
             t.deliveries += 1;
@@ -248,6 +389,33 @@ impl Connector {
                 None,
             );
         }
-        Ok(())
+        Ok(status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::InboxCall;
+
+    #[test]
+    fn inbox_paths_that_could_mean_something_else_are_refused() {
+        for good in ["", "/footprintExchange/9f1c", "/a/b-c_d.e"] {
+            assert!(InboxCall::check_path(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "footprintExchange/1",
+            "/",
+            "//x",
+            "/a//b",
+            "/a/../b",
+            "/./a",
+            "/a?b=c",
+            "/a#b",
+            "/a%2Fb",
+            "/a%2fb",
+            "/a\\b",
+        ] {
+            assert!(InboxCall::check_path(bad).is_err(), "{bad}");
+        }
     }
 }

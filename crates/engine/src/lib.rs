@@ -37,7 +37,10 @@ pub use contracts::{CONTRACT_TERMS, ContractLibrary};
 pub use dataplane::{DataStream, PushDelivery};
 pub use error::EngineError;
 pub use history::{History, HistoryQuery, MAX_HISTORY_ENTRIES, ProvenEntry};
-pub use inbox::{InboxHandler, InboxMessage, InboxReceipt, InboxRefusal, MAX_INBOX_MESSAGE_BYTES};
+pub use inbox::{
+    InboxCall, InboxHandler, InboxMessage, InboxMethod, InboxReceipt, InboxRefusal, InboxReply,
+    MAX_INBOX_MESSAGE_BYTES,
+};
 pub use ledger::{LedgerEntryView, LedgerProof, LedgerSettings};
 pub use management::{NewAssetRequest, NewContractDefinition, NewPolicyDefinition};
 pub use negotiations::{

@@ -149,6 +149,17 @@ pub trait Peer: Send + Sync + 'static {
         body: ByteStream,
     ) -> Result<(), PeerError>;
 
+    /// Calls a provider's inbox below its data address: `url` is the pull endpoint with the
+    /// sub-path and query appended, `token` the pull token. Returns the success status.
+    async fn call_data_plane(
+        &self,
+        url: &str,
+        token: &str,
+        method: crate::InboxMethod,
+        media_type: Option<&str>,
+        body: bytes::Bytes,
+    ) -> Result<u16, PeerError>;
+
     /// Reads an asset's bytes from one of the provider's own systems (a URL only the provider
     /// configured).
     async fn fetch_source(

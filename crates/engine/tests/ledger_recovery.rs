@@ -69,6 +69,17 @@ impl Peer for NobodyThere {
         Err(nobody())
     }
 
+    async fn call_data_plane(
+        &self,
+        _: &str,
+        _: &str,
+        _: tsunagu_engine::InboxMethod,
+        _: Option<&str>,
+        _: bytes::Bytes,
+    ) -> Result<u16, PeerError> {
+        Err(nobody())
+    }
+
     async fn fetch_source(
         &self,
         _: &str,

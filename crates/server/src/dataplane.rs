@@ -1,15 +1,19 @@
 //! The data plane over HTTP: `GET /data` serves a started pull transfer to the bearer of its
 //! token; `POST /data` takes a message from that bearer when the transfer is for an inbox
-//! asset; `POST /data/inbox/:transferId` receives what a provider pushes. Bodies stream.
+//! asset, and `GET`, `PUT` and `POST` on `/data/<sub-path>` hand a call below the inbox's
+//! data address to its app (the Catena-X PCF exchange's `/footprintExchange/{id}`);
+//! `POST /data/inbox/:transferId` receives what a provider pushes. Bodies stream.
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::RawQuery;
 use axum::extract::{Path, State};
+use axum::http::Method;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures::TryStreamExt;
-use tsunagu_engine::{ByteStream, EngineError};
+use tsunagu_engine::{ByteStream, EngineError, InboxCall, InboxMethod, InboxReceipt, InboxReply};
 
 use crate::AppState;
 
@@ -17,6 +21,10 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/data", get(pull).post(post_to_inbox))
         .route("/data/inbox/{transfer_id}", post(inbox))
+        .route(
+            "/data/{*path}",
+            get(call_inbox).put(call_inbox).post(call_inbox),
+        )
 }
 
 /// Data-plane errors as `application/problem+json`. Any failure to authorise looks like
@@ -46,6 +54,7 @@ impl From<EngineError> for DataError {
             EngineError::NotFound => {
                 DataError(StatusCode::NOT_FOUND, "no data for this token".into())
             }
+            EngineError::Unknown(reason) => DataError(StatusCode::NOT_FOUND, reason),
             EngineError::BadRequest(reason) => DataError(StatusCode::FORBIDDEN, reason),
             EngineError::Conflict(reason) => DataError(StatusCode::CONFLICT, reason),
             other => {
@@ -145,9 +154,59 @@ async fn post_to_inbox(
         .connector
         .receive_inbox_message(&token, media_type, stream)
         .await?;
-    Ok((
-        StatusCode::OK,
+    Ok(receipt_response(receipt))
+}
+
+/// # `GET | PUT | POST /data/*path`
+///
+/// The consumer of a started pull transfer for an inbox asset calls below its data address;
+/// the path after `/data` and the query reach the inbox's app as they came.
+async fn call_inbox(
+    State(state): State<AppState>,
+    method: Method,
+    Path(path): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, DataError> {
+    let token = bearer(&headers)?.to_owned();
+    let method = match method {
+        Method::GET => InboxMethod::Get,
+        Method::PUT => InboxMethod::Put,
+        Method::POST => InboxMethod::Post,
+        _ => {
+            return Err(DataError(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "an inbox takes GET, PUT and POST".into(),
+            ));
+        }
+    };
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let call = InboxCall {
+        method,
+        path: format!("/{path}"),
+        query,
+        media_type,
+    };
+    let stream: ByteStream = Box::pin(body.into_data_stream().map_err(std::io::Error::other));
+    let receipt = state
+        .connector
+        .receive_inbox_call(&token, call, stream)
+        .await?;
+    Ok(receipt_response(receipt))
+}
+
+fn receipt_response(receipt: InboxReceipt) -> Response {
+    let status = match receipt.reply {
+        InboxReply::Taken => StatusCode::OK,
+        InboxReply::Accepted => StatusCode::ACCEPTED,
+    };
+    (
+        status,
         axum::Json(serde_json::json!({"transferId": receipt.transfer_id, "bytes": receipt.bytes})),
     )
-        .into_response())
+        .into_response()
 }

@@ -54,3 +54,19 @@ pub fn public_router(state: AppState) -> Router {
 pub fn management_router(state: AppState) -> Router {
     management::routes().with_state(state)
 }
+
+/// Whether a request to a route mounted beside the management API (an app's) carries the
+/// management API key; compared in constant time.
+pub fn management_key_matches(headers: &axum::http::HeaderMap, expected: &str) -> bool {
+    management::auth::api_key_matches(headers, expected)
+}
+
+/// An error of a route mounted beside the management API, as the management API answers
+/// errors (`application/problem+json`).
+pub fn management_problem(
+    status: axum::http::StatusCode,
+    detail: impl Into<String>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    management::error::ManagementError::new(status, detail).into_response()
+}

@@ -611,6 +611,36 @@ impl Peer for HttpPeer {
         check_status(status, endpoint, &body)
     }
 
+    async fn call_data_plane(
+        &self,
+        url: &str,
+        token: &str,
+        method: tsunagu_engine::InboxMethod,
+        media_type: Option<&str>,
+        body: bytes::Bytes,
+    ) -> Result<u16, PeerError> {
+        let method = match method {
+            tsunagu_engine::InboxMethod::Get => reqwest::Method::GET,
+            tsunagu_engine::InboxMethod::Post => reqwest::Method::POST,
+            tsunagu_engine::InboxMethod::Put => reqwest::Method::PUT,
+        };
+        let mut request = self.client.request(method, url).bearer_auth(token);
+        if !body.is_empty() {
+            request = request.body(body);
+        }
+        if let Some(media_type) = media_type {
+            request = request.header(reqwest::header::CONTENT_TYPE, media_type);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|error| PeerError::Unreachable(format!("{url}: {error}")))?;
+        let status = response.status();
+        let body = response.bytes().await.unwrap_or_default();
+        check_status(status, url, &body)?;
+        Ok(status.as_u16())
+    }
+
     async fn fetch_source(
         &self,
         url: &str,

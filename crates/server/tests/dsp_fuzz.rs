@@ -460,6 +460,17 @@ impl Peer for NeverCalled {
         Err(not_called())
     }
 
+    async fn call_data_plane(
+        &self,
+        _: &str,
+        _: &str,
+        _: tsunagu_engine::InboxMethod,
+        _: Option<&str>,
+        _: bytes::Bytes,
+    ) -> Result<u16, PeerError> {
+        Err(not_called())
+    }
+
     async fn fetch_source(
         &self,
         _: &str,

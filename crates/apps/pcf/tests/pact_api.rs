@@ -631,3 +631,108 @@ async fn clients_need_a_strong_secret_and_at_least_the_stage_split() {
     };
     assert!(host.service.set_pact_profile(bad_country).await.is_err());
 }
+
+/// Footprints of `product` in a listing, current one last.
+fn versions_of(list: &Value, product: &str) -> Vec<Value> {
+    let mut versions: Vec<Value> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["productIds"][0] == product)
+        .cloned()
+        .collect();
+    versions.sort_by_key(|f| f["status"] == "Active");
+    versions
+}
+
+async fn recompute(host: &Host, product: &str, fossil: &str) {
+    let trace_id: Uuid = product.strip_prefix("urn:uuid:").unwrap().parse().unwrap();
+    let stages = ByStage {
+        main_production: emissions(fossil),
+        ..ByStage::default()
+    };
+    host.service
+        .put_footprint(FootprintResult {
+            part: tsunagu_pcf::TraceId::new(trace_id),
+            declared_unit: Unit::Kilogram,
+            stages,
+            total: emissions(fossil),
+            from_components: ByStage::default(),
+            data_quality: ByStage::default(),
+            allocation: Allocation::none(),
+            evidence: BTreeSet::new(),
+            computed_at: host.clock.now(),
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_changed_footprint_gets_a_new_id_and_the_old_one_is_deprecated() {
+    let host = host().await;
+    let token = host.token().await;
+    let product = host.products[0].clone();
+    let (_, _, before) = host.get("/3/footprints", Some(&token)).await;
+    let first = versions_of(&before, &product);
+    assert_eq!(first.len(), 1);
+    let first_id = first[0]["id"].as_str().unwrap().to_owned();
+
+    // The same figures computed a day later are the same footprint, unchanged.
+    *host.clock.0.lock().unwrap() += chrono::Duration::days(1);
+    recompute(&host, &product, "60.5").await;
+    let token = host.token().await;
+    let (_, _, same) = host.get("/3/footprints", Some(&token)).await;
+    assert_eq!(same["data"], before["data"]);
+
+    // New figures: a new id naming the old one, which stays readable as Deprecated.
+    *host.clock.0.lock().unwrap() += chrono::Duration::days(1);
+    recompute(&host, &product, "55").await;
+    let token = host.token().await;
+    let (_, _, after) = host.get("/3/footprints", Some(&token)).await;
+    let versions = versions_of(&after, &product);
+    assert_eq!(versions.len(), 2, "{versions:#?}");
+    let (old, new) = (&versions[0], &versions[1]);
+    assert_eq!(old["id"], first_id.as_str());
+    assert_eq!(old["status"], "Deprecated");
+    assert_eq!(
+        old["pcf"]["pcfExcludingBiogenicUptake"],
+        first[0]["pcf"]["pcfExcludingBiogenicUptake"]
+    );
+    assert_ne!(new["id"], first_id.as_str());
+    assert_eq!(new["status"], "Active");
+    assert_eq!(new["precedingPfIds"], json!([first_id]));
+    let (status, _, fetched) = host
+        .get(&format!("/3/footprints/{first_id}"), Some(&token))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(fetched["data"]["status"], "Deprecated");
+    assert!(fetched["data"].get("precedingPfIds").is_none());
+    let (_, _, deprecated) = host
+        .get("/3/footprints?status=Deprecated", Some(&token))
+        .await;
+    assert_eq!(deprecated["data"].as_array().unwrap().len(), 1);
+
+    // A second change names both earlier versions, oldest first.
+    recompute(&host, &product, "50").await;
+    let (_, _, latest) = host.get("/3/footprints", Some(&token)).await;
+    let versions = versions_of(&latest, &product);
+    assert_eq!(versions.len(), 3);
+    let current = &versions[2];
+    assert_eq!(
+        current["precedingPfIds"],
+        json!([first_id, new["id"].as_str().unwrap()])
+    );
+    assert_eq!(
+        versions
+            .iter()
+            .filter(|v| v["status"] == "Deprecated")
+            .count(),
+        2
+    );
+    // The other products kept their single active version.
+    for other in &host.products[1..] {
+        let versions = versions_of(&latest, other);
+        assert_eq!(versions.len(), 1);
+        assert_eq!(versions[0]["status"], "Active");
+    }
+}

@@ -76,6 +76,7 @@ impl DspError {
     pub(crate) fn engine(protocol: Protocol, error: EngineError) -> Self {
         let (status, code, reason) = match error {
             EngineError::NotFound => (StatusCode::NOT_FOUND, "not-found", "not found".to_owned()),
+            EngineError::Unknown(reason) => (StatusCode::NOT_FOUND, "not-found", reason),
             EngineError::BadRequest(reason) => (StatusCode::BAD_REQUEST, "bad-request", reason),
             EngineError::IllegalTransition(illegal) => (
                 StatusCode::BAD_REQUEST,

@@ -49,6 +49,7 @@ impl From<EngineError> for ManagementError {
     fn from(error: EngineError) -> Self {
         match error {
             EngineError::NotFound => Self::new(StatusCode::NOT_FOUND, "not found"),
+            EngineError::Unknown(reason) => Self::new(StatusCode::NOT_FOUND, reason),
             EngineError::BadRequest(reason) => Self::bad_request(reason),
             // EDC answers a request that does not fit the process's state with 409.
             EngineError::IllegalTransition(illegal) => {

@@ -361,7 +361,7 @@ impl PcfService {
 }
 
 /// Whether two results hold the same figures (everything but the time of computation).
-fn same_figures(held: &FootprintResult, new: &FootprintResult) -> bool {
+pub(crate) fn same_figures(held: &FootprintResult, new: &FootprintResult) -> bool {
     FootprintResult {
         computed_at: new.computed_at,
         ..held.clone()

@@ -19,6 +19,7 @@
 
 mod auth;
 mod calc;
+mod catenax;
 mod pact;
 mod records;
 mod trade;
@@ -42,6 +43,10 @@ use crate::unit::Unit;
 
 pub use auth::{AuthError, AuthSettings, LoginTokens, Session};
 pub use calc::{Notification, NotificationKind};
+pub use catenax::{
+    CATENAX_MESSAGE_MAX_CHARS, CatenaxAnswer, CatenaxAnswerState, CatenaxDelivery, CatenaxInbound,
+    CatenaxRequest, CatenaxRequestState, NewCatenaxRequest,
+};
 pub use pact::{OwedPactEvent, PactAuthError, PactClient, PactToken};
 pub use trade::{NewRequest, StatusChange, TradeDirection, TradeStatus, TradeView};
 pub use transport::{
@@ -177,11 +182,36 @@ pub(crate) struct PartsStructure {
     children: Vec<TraceId>,
 }
 
-/// The company's own footprint of one of its parts, with its Ouranos `cfpId`.
+/// The company's own footprint of one of its parts, with its Ouranos `cfpId`, and the
+/// versions PACT knows of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OwnFootprint {
     pub cfp_id: Uuid,
     pub result: FootprintResult,
+    /// The PACT `ProductFootprint` id of this version. A PACT footprint never changes under
+    /// its id, so each change of the figures gets a new one. `None` for the first version,
+    /// whose id is the `cfp_id` (and for records kept before versions were tracked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pf_id: Option<Uuid>,
+    /// The versions this one replaced, oldest first; PACT serves them as `Deprecated` and
+    /// names them in the current version's `precedingPfIds`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub superseded: Vec<SupersededFootprint>,
+}
+
+impl OwnFootprint {
+    /// The PACT id of the current version.
+    pub fn current_pf_id(&self) -> Uuid {
+        self.pf_id.unwrap_or(self.cfp_id)
+    }
+}
+
+/// An earlier version of a part's footprint, as it was when it was replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupersededFootprint {
+    pub pf_id: Uuid,
+    pub result: FootprintResult,
+    pub superseded_at: DateTime<Utc>,
 }
 
 /// One file of a CFP certificate (the file itself is kept elsewhere).
@@ -911,9 +941,36 @@ impl PcfService {
                 (Some(existing), _) => existing.value.cfp_id,
                 (None, given) => given.unwrap_or_else(Uuid::new_v4),
             };
-            let footprint = OwnFootprint {
-                cfp_id,
-                result: result.clone(),
+            let footprint = match &existing {
+                None => OwnFootprint {
+                    cfp_id,
+                    result: result.clone(),
+                    pf_id: None,
+                    superseded: Vec::new(),
+                },
+                // The same figures computed again are the same PACT footprint: it keeps its
+                // id and its content, computation time included.
+                Some(existing) if calc::same_figures(&existing.value.result, &result) => {
+                    OwnFootprint {
+                        cfp_id,
+                        ..existing.value.clone()
+                    }
+                }
+                Some(existing) => {
+                    let old = &existing.value;
+                    let mut superseded = old.superseded.clone();
+                    superseded.push(SupersededFootprint {
+                        pf_id: old.current_pf_id(),
+                        result: old.result.clone(),
+                        superseded_at: self.now(),
+                    });
+                    OwnFootprint {
+                        cfp_id,
+                        result: result.clone(),
+                        pf_id: Some(Uuid::new_v4()),
+                        superseded,
+                    }
+                }
             };
             let written = match existing {
                 Some(existing) => {

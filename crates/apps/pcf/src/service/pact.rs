@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::auth::{random_hex, salted, same, sha256_hex};
 use super::records::Collection;
 use super::{FOOTPRINTS, OwnFootprint, PcfService, Result, SETTINGS, ServiceError};
-use crate::pact::{PactProfile, PactSubject, ProductFootprint, to_pact};
+use crate::pact::{FootprintStatus, PactProfile, PactSubject, ProductFootprint, to_pact};
 use crate::rollup::Disclosure;
 
 const PACT_CLIENTS: Collection = Collection("pcf.pact_clients");
@@ -195,9 +195,10 @@ impl PcfService {
         Ok(())
     }
 
-    /// The company's footprints as `client` may see them, in the order of their ids. A
-    /// company without an operator record has none. Footprints PACT cannot express are
-    /// left out and logged.
+    /// The company's footprints as `client` may see them, in the order of their ids: the
+    /// current version of each part's footprint (`Active`, naming the versions it replaced
+    /// in `precedingPfIds`) and every earlier one (`Deprecated`). A company without an
+    /// operator record has none. Footprints PACT cannot express are left out and logged.
     pub async fn pact_footprints(&self, client: &PactClient) -> Result<Vec<ProductFootprint>> {
         let operator = match self.operator().await {
             Ok(operator) => operator,
@@ -211,16 +212,31 @@ impl PcfService {
             let Some(part) = self.part(own.result.part).await? else {
                 continue;
             };
-            let disclosed = client.disclosure.project(&own.result);
-            let subject = PactSubject {
-                id: own.cfp_id,
-                operator: &operator,
-                part: &part,
-            };
-            match to_pact(&disclosed, subject, &profile) {
-                Ok(footprint) => footprints.push(footprint),
-                Err(error) => {
-                    tracing::warn!(cfp_id = %own.cfp_id, %error, "footprint left out of PACT");
+            let versions = own
+                .superseded
+                .iter()
+                .map(|old| (old.pf_id, &old.result, FootprintStatus::Deprecated))
+                .chain([(own.current_pf_id(), &own.result, FootprintStatus::Active)]);
+            for (index, (id, result, status)) in versions.enumerate() {
+                let disclosed = client.disclosure.project(result);
+                let subject = PactSubject {
+                    id,
+                    operator: &operator,
+                    part: &part,
+                };
+                match to_pact(&disclosed, subject, &profile) {
+                    Ok(mut footprint) => {
+                        let preceding: Vec<Uuid> = own.superseded[..index]
+                            .iter()
+                            .map(|old| old.pf_id)
+                            .collect();
+                        footprint.preceding_pf_ids = (!preceding.is_empty()).then_some(preceding);
+                        footprint.status = status;
+                        footprints.push(footprint);
+                    }
+                    Err(error) => {
+                        tracing::warn!(pf_id = %id, %error, "footprint left out of PACT");
+                    }
                 }
             }
         }

@@ -859,3 +859,203 @@ async fn a_change_at_the_bottom_of_the_chain_is_recomputed_up_to_the_top() {
     let after_first = cell.service.notifications(sequences[0], 100).await.unwrap();
     assert_eq!(after_first.len(), sequences.len() - 1);
 }
+
+/// The supplier receives the asker's Catena-X request `id` for `product`.
+async fn ask(
+    supplier: &Company,
+    asker: &Company,
+    id: &str,
+    product: &str,
+) -> Result<CatenaxAnswer> {
+    supplier
+        .service
+        .receive_catenax_request(
+            &asker.did,
+            id,
+            Some(product.to_owned()),
+            None,
+            Some("please".into()),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn catenax_answers_are_bound_to_the_partner_the_request_and_the_product() {
+    let network = LoopbackNetwork::new();
+    let clock = ManualClock::new();
+    let asker = company(&network, &clock, 1, "7000012050002").await;
+    let supplier = company(&network, &clock, 2, "4010001008772").await;
+    let made = supplier
+        .service
+        .put_part(supplier.part("cathode", None))
+        .await
+        .unwrap();
+    let other = supplier
+        .service
+        .put_part(supplier.part("anode", None))
+        .await
+        .unwrap();
+    for part in [made.trace_id, other.trace_id] {
+        supplier
+            .service
+            .put_ouranos_footprint(part, None, figures("1.5", "10"))
+            .await
+            .unwrap();
+    }
+    supplier
+        .service
+        .set_pact_profile(crate::pact::PactProfile {
+            geography_country: Some("JP".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let product = crate::pact::product_urn(made.trace_id);
+
+    // The default disclosure (total only) withholds what Catena-X needs; a partner the
+    // policy names sees the stage split.
+    assert!(matches!(
+        ask(&supplier, &asker, "r-1", &product).await,
+        Err(ServiceError::Forbidden(_))
+    ));
+    supplier.knows(&asker).await;
+    supplier
+        .service
+        .set_disclosure_policy(
+            DisclosurePolicy::default()
+                .with_recipient(asker.operator.operator_id, Disclosure::StageSplit),
+        )
+        .await
+        .unwrap();
+    let request = asker
+        .service
+        .open_catenax_request(NewCatenaxRequest {
+            partner_did: supplier.did.clone(),
+            manufacturer_part_id: Some(product.clone()),
+            customer_part_id: None,
+            message: None,
+        })
+        .await
+        .unwrap();
+    let id = request.request_id.to_string();
+    let answer = ask(&supplier, &asker, &id, &product).await.unwrap();
+    let body = serde_json::to_vec(&answer.footprint).unwrap();
+    let unknown = supplier
+        .service
+        .receive_catenax_request(
+            &asker.did,
+            "r-2",
+            Some(format!("urn:uuid:{}", Uuid::new_v4())),
+            None,
+            None,
+        )
+        .await;
+    assert!(
+        matches!(unknown, Err(ServiceError::NotFound(_))),
+        "{unknown:?}"
+    );
+    let too_long = supplier
+        .service
+        .receive_catenax_request(
+            &asker.did,
+            "r-3",
+            Some(product.clone()),
+            None,
+            Some("x".repeat(251)),
+        )
+        .await;
+    assert!(
+        matches!(too_long, Err(ServiceError::Invalid(_))),
+        "{too_long:?}"
+    );
+
+    // Another product's footprint does not answer the request, nor does another sender.
+    let other_answer = supplier
+        .service
+        .receive_catenax_request(
+            &asker.did,
+            "r-4",
+            Some(crate::pact::product_urn(other.trace_id)),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let wrong_product = asker
+        .service
+        .receive_catenax_answer(
+            &supplier.did,
+            &id,
+            false,
+            None,
+            &serde_json::to_vec(&other_answer.footprint).unwrap(),
+        )
+        .await;
+    assert!(
+        matches!(wrong_product, Err(ServiceError::Invalid(_))),
+        "{wrong_product:?}"
+    );
+    let wrong_sender = asker
+        .service
+        .receive_catenax_answer("did:web:someone-else.test", &id, false, None, &body)
+        .await;
+    assert!(
+        matches!(wrong_sender, Err(ServiceError::NotFound(_))),
+        "{wrong_sender:?}"
+    );
+    let untouched = asker
+        .service
+        .catenax_request(request.request_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(untouched, request);
+
+    // The answer is taken once; the same answer again changes nothing; a different one
+    // must say it is an update.
+    let answered = asker
+        .service
+        .receive_catenax_answer(&supplier.did, &id, false, None, &body)
+        .await
+        .unwrap();
+    assert_eq!(answered.state, CatenaxRequestState::Answered);
+    let again = asker
+        .service
+        .receive_catenax_answer(&supplier.did, &id, false, None, &body)
+        .await
+        .unwrap();
+    assert_eq!(again.updates, 0);
+    clock.advance(Duration::days(1));
+    supplier
+        .service
+        .put_ouranos_footprint(made.trace_id, None, figures("1.5", "9"))
+        .await
+        .unwrap();
+    let changed = ask(&supplier, &asker, &id, &product).await.unwrap();
+    let changed_body = serde_json::to_vec(&changed.footprint).unwrap();
+    let not_an_update = asker
+        .service
+        .receive_catenax_answer(&supplier.did, &id, false, None, &changed_body)
+        .await;
+    assert!(
+        matches!(not_an_update, Err(ServiceError::Invalid(_))),
+        "{not_an_update:?}"
+    );
+    let updated = asker
+        .service
+        .receive_catenax_answer(
+            &supplier.did,
+            &id,
+            true,
+            Some("new figures".into()),
+            &changed_body,
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.updates, 1);
+    assert_eq!(updated.footprint.as_ref(), Some(&changed.footprint));
+    assert_ne!(
+        changed.footprint, answer.footprint,
+        "a changed footprint is a new Catena-X footprint"
+    );
+}
