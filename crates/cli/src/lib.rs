@@ -12,6 +12,7 @@ pub mod demo;
 pub mod network;
 pub mod node;
 pub mod operator;
+pub mod passport_dsp;
 pub mod pcf_dsp;
 pub mod pcf_seed;
 pub mod verify;
