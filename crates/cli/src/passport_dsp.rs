@@ -862,7 +862,13 @@ pub async fn fetch_remote_passport(
         .passport_dsp
         .fetch(operator_did, dsp_url, &wanted)
         .await?;
-    verify_remote_passport(&node.passport_dsp, delivery, battery, group).await
+    verify_remote_passport(
+        node.passport_dsp.resolver.as_ref(),
+        delivery,
+        battery,
+        group,
+    )
+    .await
 }
 
 /// [`fetch_remote_passport`] that always negotiates a new agreement (for measuring the
@@ -885,11 +891,20 @@ pub async fn fetch_remote_passport_with_new_agreement(
         .passport_dsp
         .fetch_with_new_agreement(operator_did, dsp_url, &wanted)
         .await?;
-    verify_remote_passport(&node.passport_dsp, delivery, battery, group).await
+    verify_remote_passport(
+        node.passport_dsp.resolver.as_ref(),
+        delivery,
+        battery,
+        group,
+    )
+    .await
 }
 
+/// Checks a delivered view: issued by the provider the agreement is with, signed with a key
+/// its DID document lists under `assertionMethod`, about `battery`, and holding no field
+/// above `group`.
 async fn verify_remote_passport(
-    dsp: &PassportDsp,
+    resolver: Option<&Arc<dyn DidResolver>>,
     delivery: Delivery,
     battery: &BatteryIdentifier,
     group: AccessGroup,
@@ -913,10 +928,8 @@ async fn verify_remote_passport(
             claims["iss"]
         )));
     }
-    let resolver = dsp
-        .resolver
-        .as_ref()
-        .ok_or_else(|| invalid("no DID resolver to find the operator's key".into()))?;
+    let resolver =
+        resolver.ok_or_else(|| invalid("no DID resolver to find the operator's key".into()))?;
     let document = resolver
         .resolve(&operator)
         .await
@@ -946,6 +959,152 @@ async fn verify_remote_passport(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A view signed by `did` with `keys`, for `group`, and a resolver that knows `did`.
+    fn signed_view(
+        did: &str,
+        keys: &tsunagu_trust::keys::KeyRing,
+        battery: &str,
+        group: AccessGroup,
+    ) -> (Bytes, Arc<dyn DidResolver>) {
+        let now = chrono::Utc::now();
+        let content = tsunagu_passport::demo_battery_pass_json(
+            "urn:uuid:00000000-0000-4000-8000-000000000001",
+            battery,
+            "2026-11-30",
+        );
+        let pass = tsunagu_passport::BatteryPass::from_json(content).unwrap();
+        let signed = tsunagu_passport::sign_passport(
+            &pass,
+            AttributeTable::bundled(),
+            tsunagu_passport::Signer {
+                did,
+                key: keys.active(),
+            },
+            now,
+            &mut rand::rngs::OsRng,
+        )
+        .unwrap();
+        let resolver = tsunagu_trust::did::StaticResolver::new();
+        resolver.insert(tsunagu_trust::did::DidDocument::for_key_ring(
+            &tsunagu_trust::did::Did::parse(did).unwrap(),
+            keys,
+            now,
+            Vec::new(),
+        ));
+        (
+            Bytes::from(signed.present(group).unwrap()),
+            Arc::new(resolver),
+        )
+    }
+
+    fn delivery(provider: &str, bytes: Bytes) -> Delivery {
+        Delivery {
+            provider_did: provider.into(),
+            dataset_id: "d".into(),
+            agreement_id: "a".into(),
+            transfer_id: "t".into(),
+            negotiated: false,
+            bytes,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_remote_view_is_used_only_when_it_verifies() {
+        let operator = "did:web:pack.example";
+        let keys =
+            tsunagu_trust::keys::KeyRing::generate(&mut rand::rngs::OsRng, chrono::Utc::now());
+        let battery = BatteryIdentifier::parse("LA:PACK:0001").unwrap();
+        let (view, resolver) = signed_view(
+            operator,
+            &keys,
+            "LA:PACK:0001",
+            AccessGroup::LegitimateInterest,
+        );
+        let group = AccessGroup::LegitimateInterest;
+        let verified = verify_remote_passport(
+            Some(&resolver),
+            delivery(operator, view.clone()),
+            &battery,
+            group,
+        )
+        .await
+        .unwrap();
+        assert!(
+            verified
+                .view
+                .passport
+                .pointer("/materials/composition")
+                .is_some()
+        );
+
+        let refused =
+            |result: Result<RemotePassport, PassportDspError>, expected: &str| match result {
+                Err(PassportDspError::Invalid { reason, .. }) => {
+                    assert!(reason.contains(expected), "{reason}")
+                }
+                other => panic!("accepted: {other:?}"),
+            };
+        // Delivered by another party than the issuer.
+        refused(
+            verify_remote_passport(
+                Some(&resolver),
+                delivery("did:web:other.example", view.clone()),
+                &battery,
+                group,
+            )
+            .await,
+            "not by the operator",
+        );
+        // About another battery.
+        let other = BatteryIdentifier::parse("LA:PACK:0002").unwrap();
+        refused(
+            verify_remote_passport(
+                Some(&resolver),
+                delivery(operator, view.clone()),
+                &other,
+                group,
+            )
+            .await,
+            "not about battery",
+        );
+        // More than the group may see: the authorities' view asked for as legitimate interest.
+        let (authorities, _) =
+            signed_view(operator, &keys, "LA:PACK:0001", AccessGroup::Authorities);
+        refused(
+            verify_remote_passport(
+                Some(&resolver),
+                delivery(operator, authorities),
+                &battery,
+                group,
+            )
+            .await,
+            "above its access group",
+        );
+        // Signed with a key the operator's DID document does not list.
+        let stranger =
+            tsunagu_trust::keys::KeyRing::generate(&mut rand::rngs::OsRng, chrono::Utc::now());
+        let (forged, _) = signed_view(operator, &stranger, "LA:PACK:0001", group);
+        assert!(matches!(
+            verify_remote_passport(Some(&resolver), delivery(operator, forged), &battery, group)
+                .await,
+            Err(PassportDspError::Invalid { .. })
+        ));
+        // Changed on the way.
+        let mut tampered = view.to_vec();
+        let at = tampered.iter().position(|b| *b == b'.').unwrap() + 5;
+        tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+        assert!(matches!(
+            verify_remote_passport(
+                Some(&resolver),
+                delivery(operator, Bytes::from(tampered)),
+                &battery,
+                group
+            )
+            .await,
+            Err(PassportDspError::Invalid { .. })
+        ));
+    }
 
     #[test]
     fn asset_ids_keep_distinct_names_apart() {
