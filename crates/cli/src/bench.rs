@@ -4,6 +4,10 @@
 //!   consumer) with N running at once, and their p50/p99 latency;
 //! - pull-transfer throughput of one large stored asset;
 //! - time-to-ready and idle RSS of one `tsunagu serve` process.
+//!
+//! `tsunagu bench passport`: fetching a remote battery passport over DSP, cold (catalog,
+//! negotiation, transfer) and warm (under an agreement already held); `tsunagu bench pcf`:
+//! the carbon-footprint roll-up.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -655,4 +659,139 @@ pub fn print_chain(report: &ChainReport) {
     for top in &report.top_results_kg_co2e {
         println!("{:<52} {:>12}", "top product (kg CO2e per kg)", top);
     }
+}
+
+/// Figures of `tsunagu bench passport`.
+#[derive(Debug, Serialize)]
+pub struct PassportReport {
+    pub fetches: usize,
+    /// Catalog, negotiation, pull transfer and verification, each with a new agreement.
+    pub cold_p50_ms: f64,
+    pub cold_p99_ms: f64,
+    /// Pull transfer and verification under an agreement already held.
+    pub warm_p50_ms: f64,
+    pub warm_p99_ms: f64,
+    /// Bytes of the view fetched (an SD-JWT presentation).
+    pub view_bytes: usize,
+}
+
+/// Fetches a remote passport's legitimate-interest view over DSP on a loopback network of
+/// two onboarded members (HTTPS, DCP, transaction logs on): `fetches` times with a new
+/// agreement each (cold), then `fetches` times under one held agreement (warm). Every fetch
+/// is verified (the operator's signature, the battery, no field above the group).
+pub async fn passport(fetches: usize) -> anyhow::Result<PassportReport> {
+    use crate::network::{Company, Network, NetworkOptions};
+    use crate::passport_dsp;
+    use tsunagu_passport::AccessGroup;
+
+    let fetches = fetches.max(1);
+    let dir = tempfile::tempdir()?;
+    let network = Network::start_with(
+        dir.path(),
+        vec![
+            Company::new("pack", "Bench Pack K.K.", 800_000_000_001, &["packMaker"]),
+            Company::new(
+                "recycler",
+                "Bench Recycling K.K.",
+                800_000_000_002,
+                &["recycler"],
+            ),
+        ],
+        NetworkOptions {
+            passport_app: true,
+            ..NetworkOptions::default()
+        },
+    )
+    .await?;
+    let pack = &network.member("pack").node;
+    let recycler = &network.member("recycler").node;
+    let app = pack
+        .passport
+        .as_ref()
+        .context("the pack maker runs the passport app")?;
+    let passport = tsunagu_passport::install_demo_battery(&app.service).await?;
+    passport_dsp::publish_passport(pack, &passport.battery).await?;
+    let dsp_url = pack.dsp_url();
+    let fetch_cold = || {
+        passport_dsp::fetch_remote_passport_with_new_agreement(
+            recycler,
+            pack.participant_id(),
+            &dsp_url,
+            &passport.battery,
+            AccessGroup::LegitimateInterest,
+        )
+    };
+    let fetch_warm = || {
+        passport_dsp::fetch_remote_passport(
+            recycler,
+            pack.participant_id(),
+            &dsp_url,
+            &passport.battery,
+            AccessGroup::LegitimateInterest,
+        )
+    };
+    // One fetch of each kind first, so that connections, credential presentations and DID
+    // documents are cached as in a running connector.
+    let warm_up = fetch_cold().await?;
+    let view_bytes = warm_up.view.presentation.len();
+    fetch_warm().await?;
+    let mut cold = Vec::with_capacity(fetches);
+    for _ in 0..fetches {
+        let started = Instant::now();
+        let fetched = fetch_cold().await?;
+        cold.push(started.elapsed());
+        if !fetched.negotiated {
+            bail!("a cold fetch did not negotiate");
+        }
+    }
+    let mut warm = Vec::with_capacity(fetches);
+    for _ in 0..fetches {
+        let started = Instant::now();
+        let fetched = fetch_warm().await?;
+        warm.push(started.elapsed());
+        if fetched.negotiated {
+            bail!("a warm fetch negotiated");
+        }
+    }
+    cold.sort();
+    warm.sort();
+    Ok(PassportReport {
+        fetches,
+        cold_p50_ms: percentile(&cold, 0.50),
+        cold_p99_ms: percentile(&cold, 0.99),
+        warm_p50_ms: percentile(&warm, 0.50),
+        warm_p99_ms: percentile(&warm, 0.99),
+        view_bytes,
+    })
+}
+
+pub fn print_passport(report: &PassportReport) {
+    let goal = |ok: bool| if ok { "ok" } else { "MISSED" };
+    println!(
+        "tsunagu bench passport: {} fetches each of a remote passport view ({} bytes) over DSP, loopback, HTTPS + DCP",
+        report.fetches, report.view_bytes
+    );
+    println!("{:<44} {:>12}  {:<12}", "measure", "value", "goal");
+    println!(
+        "{:<44} {:>12.1}  {:<12}",
+        "cold fetch p50 (ms)", report.cold_p50_ms, ""
+    );
+    println!(
+        "{:<44} {:>12.1}  {:<12} {}",
+        "cold fetch p99 (ms)",
+        report.cold_p99_ms,
+        "< 200",
+        goal(report.cold_p99_ms < 200.0)
+    );
+    println!(
+        "{:<44} {:>12.1}  {:<12}",
+        "warm fetch p50 (ms)", report.warm_p50_ms, ""
+    );
+    println!(
+        "{:<44} {:>12.1}  {:<12} {}",
+        "warm fetch p99 (ms)",
+        report.warm_p99_ms,
+        "< 20",
+        goal(report.warm_p99_ms < 20.0)
+    );
 }

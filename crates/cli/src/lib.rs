@@ -12,6 +12,7 @@ pub mod demo;
 pub mod network;
 pub mod node;
 pub mod operator;
+pub mod passport_dsp;
 pub mod pcf_catenax;
 pub mod pcf_chain;
 pub mod pcf_dsp;

@@ -112,6 +112,15 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Fetching a remote battery passport over DSP: cold (catalog, negotiation, transfer) and warm (existing agreement).
+    Passport {
+        /// Fetches of each kind.
+        #[arg(long, default_value_t = 200)]
+        fetches: usize,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn init_logging(filter: &str) {
@@ -277,6 +286,17 @@ async fn main() -> anyhow::Result<()> {
                         println!("{}", serde_json::to_string(&report)?);
                     } else {
                         bench::print_pcf(&report);
+                    }
+                    Ok(())
+                }
+                BenchCommand::Passport { fetches, json } => {
+                    let report = bench::passport(fetches)
+                        .await
+                        .context("the benchmark failed")?;
+                    if json {
+                        println!("{}", serde_json::to_string(&report)?);
+                    } else {
+                        bench::print_passport(&report);
                     }
                     Ok(())
                 }

@@ -37,6 +37,11 @@ pub struct Node {
     pub pcf: Option<(PcfService, Arc<DspTradeTransport>)>,
     /// The battery passport app, when `passport_app` is on.
     pub passport: Option<tsunagu_passport::PassportApp>,
+    /// Fetches passport data from partners over DSP (`passport_dsp`), remembering the
+    /// agreements to reuse.
+    pub passport_dsp: Arc<crate::passport_dsp::PassportDsp>,
+    /// Resolves partners' DIDs (cached); `None` with the development authenticator.
+    pub did_resolver: Option<Arc<dyn tsunagu_trust::did::DidResolver>>,
     client: reqwest::Client,
     operator: Option<(String, String)>,
     _workers: Workers,
@@ -455,6 +460,10 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
             tls.clone(),
         )?),
     }
+    let passport_dsp = Arc::new(crate::passport_dsp::PassportDsp::new(
+        connector.clone(),
+        did_resolver.clone(),
+    ));
     Ok(Node {
         tls: tls.is_some(),
         connector,
@@ -464,6 +473,8 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
         identity,
         pcf,
         passport,
+        passport_dsp,
+        did_resolver,
         client,
         operator,
         _workers: workers,

@@ -29,6 +29,7 @@ mod lifecycle;
 mod model;
 mod service;
 mod signed;
+mod supply;
 
 pub use access::{
     AUTHORITY_ROLES, AccessControl, AccessError, Caller, CallerTrust, LEGITIMATE_INTEREST_ROLES,
@@ -53,3 +54,8 @@ pub use identifier::{
 };
 pub use model::{ASPECT_URN, BatteryPass, BatteryState, ModelError, PassportStatus, SPEC_VERSION};
 pub use signed::{PassportView, SignError, SignedPassport, Signer, open_view, sign_passport};
+pub use supply::{
+    Document, MaterialComposition, MaterialId, PROVENANCE_CATEGORY, PROVENANCE_TYPE, Provenance,
+    RecycledContent, SUPPLY_FORMAT_VERSION, SuppliedProduct, SupplierContribution,
+    SupplierIdentity, contribute,
+};
