@@ -403,13 +403,71 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
 
     step(
         8,
-        "The cell maker issues the battery passport of a pack: a public page behind a QR code",
+        "The pack maker issues the pack's battery passport: the footprint from its PCF app, the cells' composition, recycled content and due-diligence report from the cell maker over DSP",
     );
-    let app = cell
+    let pack = &network.member("pack-maker").node;
+    let published = crate::passport_dsp::publish_supplier_data(
+        &cell.connector,
+        &tsunagu_passport::demo_supplier_contribution(
+            tsunagu_passport::SupplierIdentity {
+                did: cell.participant_id().to_owned(),
+                bpnl: "BPNL00000DEMOCEL".into(),
+                name: "Demo Cell Manufacturing K.K.".into(),
+            },
+            "https://demo-cells.tsunagu.example/docs",
+        ),
+        &crate::passport_dsp::SupplierDataRecipient {
+            did: pack.participant_id().to_owned(),
+            legal_name: "Demo Battery Packs K.K.".into(),
+            provider_legal_name: "Demo Cell Manufacturing K.K.".into(),
+            effective_date: "2026-11-01".into(),
+        },
+    )
+    .await?;
+    detail(format!(
+        "the cell maker offers its passport data to the pack maker only, under {}",
+        published.terms_reference
+    ));
+    let battery = tsunagu_passport::BatteryIdentifier::parse(tsunagu_passport::DEMO_BATTERY_ID)?;
+    let assembled = crate::passport_dsp::assemble_pack_passport(
+        pack,
+        &crate::passport_dsp::SupplierRef {
+            did: cell.participant_id().to_owned(),
+            dsp_url: cell.dsp_url(),
+            manufacturer_part_id: Some("CELL-NMC811-P60".into()),
+        },
+        story.pack_part,
+        crate::passport_dsp::PackFacts {
+            battery: battery.clone(),
+            content: tsunagu_passport::demo_battery_pass_json(
+                "urn:uuid:00000000-0000-4000-8000-000000000000",
+                tsunagu_passport::DEMO_BATTERY_ID,
+                "2026-11-30",
+            ),
+            service_life: story.service_life,
+            classes: demo_performance_classes()?,
+            plant_bpna: tsunagu_passport::DEMO_PLANT_BPNA.into(),
+            declaration_url: "https://demo.tsunagu.example/declarations/tsp-75".into(),
+        },
+    )
+    .await?;
+    detail(format!(
+        "footprint {} kg CO2e per lifetime kWh, class {} (from the pack maker's PCF app); composition and recycled shares from {} under agreement {}",
+        assembled.footprint.total_kg_co2e_per_kwh().round_dp(3),
+        assembled
+            .footprint
+            .performance_class
+            .as_deref()
+            .unwrap_or("none"),
+        assembled.supplier.supplier_did,
+        assembled.supplier.agreement_id
+    ));
+    let app = pack
         .passport
         .as_ref()
-        .context("the cell maker runs the passport app")?;
-    let passport = tsunagu_passport::install_demo_battery(&app.service).await?;
+        .context("the pack maker runs the passport app")?;
+    let passport =
+        tsunagu_passport::record_demo_readings(&app.service, assembled.passport.id).await?;
     let passport_url = app.service.public_url(passport.id);
     let qr_url = app.service.qr_url(passport.id, "svg");
     detail(format!(
@@ -431,10 +489,41 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
         "anyone sees the public view ({} sections); state of health, dismantling and authority data need a credential that says who may see them",
         public.as_object().map_or(0, |object| object.len())
     ));
+    // A recycler's connector fetches the legitimate-interest view over DSP: catalog,
+    // negotiation and transfer the first time, the transfer alone under the agreement after.
+    crate::passport_dsp::publish_passport(pack, &battery).await?;
+    let group = tsunagu_passport::AccessGroup::LegitimateInterest;
+    let t = Instant::now();
+    let remote = crate::passport_dsp::fetch_remote_passport(
+        recycler,
+        pack.participant_id(),
+        &pack.dsp_url(),
+        &battery,
+        group,
+    )
+    .await?;
+    let cold = t.elapsed();
+    let t = Instant::now();
+    crate::passport_dsp::fetch_remote_passport(
+        recycler,
+        pack.participant_id(),
+        &pack.dsp_url(),
+        &battery,
+        group,
+    )
+    .await?;
+    let warm = t.elapsed();
+    detail(format!(
+        "the recycler fetched the legitimate-interest view over DSP, signed by {}, in {:.1} ms (catalog, negotiation, transfer), then {:.1} ms under agreement {}",
+        remote.operator_did,
+        cold.as_secs_f64() * 1e3,
+        warm.as_secs_f64() * 1e3,
+        remote.agreement_id
+    ));
     let batteries = json!([{
         "id": passport.id.to_string(),
         "battery": passport.battery.to_string(),
-        "issuer": "cell-maker",
+        "issuer": "pack-maker",
         "passport_url": passport_url,
         "qr_url": qr_url,
     }]);
@@ -511,7 +600,12 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
     detail(
         "cathode maker: kept its activity data; shared its batch footprint only with the cell maker, under contract",
     );
-    detail("recycler: learned nothing of the batch footprint, not even that the dataset exists");
+    detail(
+        "recycler: learned nothing of the batch footprint, not even that the dataset exists; got the pack passport's legitimate-interest view, signed, and nothing above its group",
+    );
+    detail(
+        "pack maker: got the cells' composition, recycled content and due-diligence report under contract, and put them in its passport with their provenance",
+    );
     for company in &story.outcome.companies {
         let learned = if company.learned.is_empty() {
             "no one's results (it buys nothing in the chain)".to_owned()
@@ -554,6 +648,10 @@ pub async fn run(dir: Option<&Path>, serve: ServeOptions) -> anyhow::Result<()> 
 /// What the chain step leaves for the rest of the demo.
 struct ChainStory {
     outcome: crate::pcf_chain::ChainOutcome,
+    /// The pack in the pack maker's PCF app, and the service life its footprint is declared
+    /// over.
+    pack_part: tsunagu_pcf::TraceId,
+    service_life: tsunagu_pcf::ServiceLife,
 }
 
 /// Illustrative performance classes in kg CO2e per kWh delivered over the service life: the
@@ -608,10 +706,10 @@ async fn chain_story(network: &Network, dir: &Path) -> anyhow::Result<ChainStory
     let pack = outcome
         .company("pack-maker")
         .context("the pack maker is in the chain")?;
-    let capacity_kwh = Decimal::from(66);
+    let capacity_kwh = Decimal::from(75);
     let life = tsunagu_pcf::ServiceLife {
         category: tsunagu_pcf::BatteryCategory::M1,
-        usable_energy_kwh: Decimal::from(60),
+        usable_energy_kwh: Decimal::from(75),
         service_years: Decimal::from(8),
     };
     let service = network
@@ -627,7 +725,7 @@ async fn chain_story(network: &Network, dir: &Path) -> anyhow::Result<ChainStory
             pack.part,
             life,
             &demo_performance_classes()?,
-            "https://demo.tsunagu.example/studies/pack-ev66",
+            "https://demo.tsunagu.example/studies/tsp-75",
         )
         .await?;
     detail(format!(
@@ -656,5 +754,10 @@ async fn chain_story(network: &Network, dir: &Path) -> anyhow::Result<ChainStory
         json_path.display(),
         html_path.display()
     ));
-    Ok(ChainStory { outcome })
+    let pack_part = pack.part;
+    Ok(ChainStory {
+        outcome,
+        pack_part,
+        service_life: life,
+    })
 }

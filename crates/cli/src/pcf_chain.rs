@@ -594,8 +594,8 @@ pub fn battery_chain() -> anyhow::Result<Vec<ChainProduct>> {
         )?,
         product(
             "pack-maker",
-            "PACK-EV66",
-            "EV battery pack, 66 kWh (60 kWh usable)",
+            "TSP-75-NMC811",
+            "Tsunagu Pack 75, NMC811, 75 kWh",
             Unit::Piece,
             vec![
                 material(Main, "25", "material.aluminium.primary"),
@@ -604,7 +604,7 @@ pub fn battery_chain() -> anyhow::Result<Vec<ChainProduct>> {
                 road_freight(Distribution, "360"),
                 grid(EndOfLifeAndRecycling, "100", "electricity.grid.eu27"),
             ],
-            &[("cell-maker", "0.066", Unit::MegawattHour)],
+            &[("cell-maker", "0.075", Unit::MegawattHour)],
         )?,
     ])
 }

@@ -52,6 +52,8 @@ fn the_demo_runs_the_story_and_exits_zero() {
         "kg CO2e per kWh delivered over its life",
         "pack-maker       learned cell-maker's result",
         "lithium-refiner  learned no one's results",
+        "the cell maker offers its passport data to the pack maker only, under due-diligence-disclosure@",
+        "the recycler fetched the legitimate-interest view over DSP",
         "demo finished",
     ] {
         assert!(

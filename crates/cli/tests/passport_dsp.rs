@@ -16,8 +16,7 @@ use tsunagu::passport_dsp::{
 };
 use tsunagu_core::NegotiationState;
 use tsunagu_passport::{
-    AccessGroup, AttributeTable, BatteryIdentifier, Document, DynamicReading, MaterialComposition,
-    MaterialId, Provenance, RecycledContent, SUPPLY_FORMAT_VERSION, SuppliedProduct,
+    AccessGroup, AttributeTable, BatteryIdentifier, DynamicReading, Provenance,
     SupplierContribution, SupplierIdentity,
 };
 use tsunagu_pcf::service::PartInput;
@@ -28,60 +27,14 @@ use tsunagu_pcf::{
 const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 fn contribution(supplier_did: &str) -> SupplierContribution {
-    let link = |header: &str, name: &str| Document {
-        content_type: "URL".into(),
-        header: header.into(),
-        content: format!("https://cells.example/docs/{name}"),
-    };
-    SupplierContribution {
-        version: SUPPLY_FORMAT_VERSION,
-        supplier: SupplierIdentity {
+    tsunagu_passport::demo_supplier_contribution(
+        SupplierIdentity {
             did: supplier_did.into(),
             bpnl: "BPNL00000CELLS01".into(),
             name: "Passport Cells K.K.".into(),
         },
-        product: SuppliedProduct {
-            manufacturer_part_id: "CELL-NMC811-P60".into(),
-            name_at_manufacturer: "Pouch cell NMC811, 60 Ah".into(),
-        },
-        composition: vec![
-            MaterialComposition {
-                id: vec![MaterialId {
-                    kind: "CAS".into(),
-                    name: "lithium nickel manganese cobalt oxide".into(),
-                    id: "346417-97-8".into(),
-                }],
-                concentration: 33.5,
-                unit: "unit:percent".into(),
-                critical: true,
-                recycled: 11.0,
-                renewable: 0.0,
-                location: "Cathode".into(),
-                documentation: vec![link("Cathode material origin", "cam.pdf")],
-            },
-            MaterialComposition {
-                id: vec![MaterialId {
-                    kind: "CAS".into(),
-                    name: "graphite".into(),
-                    id: "7782-42-5".into(),
-                }],
-                concentration: 16.25,
-                unit: "unit:percent".into(),
-                critical: true,
-                recycled: 3.0,
-                renewable: 0.0,
-                location: "Anode".into(),
-                documentation: Vec::new(),
-            },
-        ],
-        recycled_content: RecycledContent {
-            nickel: 7.25,
-            cobalt: 19.5,
-            lithium: 5.75,
-            lead: 0.0,
-        },
-        due_diligence_report: link("Cell supply due diligence report 2026", "dd-2026.pdf"),
-    }
+        "https://cells.example/docs",
+    )
 }
 
 fn read_json(path: &Path) -> Value {

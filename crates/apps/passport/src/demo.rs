@@ -282,7 +282,6 @@ pub const DEMO_BATTERY_ID: &str = "LA:TSUNAGU:PACK-0001";
 pub async fn install_demo_battery(
     service: &crate::service::PassportService,
 ) -> Result<crate::service::StoredPassport, crate::service::ServiceError> {
-    use crate::service::{DynamicReading, NegativeEvent};
     let battery = crate::identifier::BatteryIdentifier::parse(DEMO_BATTERY_ID)?;
     let content = demo_battery_pass_json(
         "urn:uuid:00000000-0000-4000-8000-000000000000",
@@ -290,6 +289,17 @@ pub async fn install_demo_battery(
         "2026-11-30",
     );
     let passport = service.issue(&battery, content).await?;
+    record_demo_readings(service, passport.id).await
+}
+
+/// Records sixteen months of the demo pack's readings on passport `id` (state of certified
+/// energy going from 100 % to 93 %, cycles, one deep-discharge event) and returns the
+/// passport as it then stands.
+pub async fn record_demo_readings(
+    service: &crate::service::PassportService,
+    id: crate::identifier::PassportId,
+) -> Result<crate::service::StoredPassport, crate::service::ServiceError> {
+    use crate::service::{DynamicReading, NegativeEvent};
     let now = service.now();
     let soce = [100.0, 99.1, 98.0, 97.2, 96.1, 95.4, 94.6, 93.8, 93.1];
     for (index, value) in soce.iter().enumerate() {
@@ -297,7 +307,7 @@ pub async fn install_demo_battery(
         let at = now - chrono::Duration::days(30 * months_ago) - chrono::Duration::hours(1);
         service
             .record_reading(
-                passport.id,
+                id,
                 DynamicReading {
                     at: Some(at),
                     state_of_charge: Some(80.0 - index as f64),
@@ -316,7 +326,70 @@ pub async fn install_demo_battery(
             .await?;
     }
     service
-        .passport(passport.id)
+        .passport(id)
         .await?
-        .ok_or_else(|| crate::service::ServiceError::NotFound(passport.id.to_string()))
+        .ok_or_else(|| crate::service::ServiceError::NotFound(id.to_string()))
+}
+
+/// What a cell maker contributes to its customer's pack passport in the demo and the tests:
+/// the cells' composition (cathode and anode active materials), recycled shares and its
+/// due-diligence report, with documents under `docs_base`.
+pub fn demo_supplier_contribution(
+    supplier: crate::supply::SupplierIdentity,
+    docs_base: &str,
+) -> crate::supply::SupplierContribution {
+    use crate::supply::{
+        Document, MaterialComposition, MaterialId, RecycledContent, SUPPLY_FORMAT_VERSION,
+        SuppliedProduct, SupplierContribution,
+    };
+    let link = |header: &str, name: &str| Document {
+        content_type: "URL".into(),
+        header: header.into(),
+        content: format!("{docs_base}/{name}"),
+    };
+    SupplierContribution {
+        version: SUPPLY_FORMAT_VERSION,
+        supplier,
+        product: SuppliedProduct {
+            manufacturer_part_id: "CELL-NMC811-P60".into(),
+            name_at_manufacturer: "Pouch cell NMC811, 60 Ah".into(),
+        },
+        composition: vec![
+            MaterialComposition {
+                id: vec![MaterialId {
+                    kind: "CAS".into(),
+                    name: "lithium nickel manganese cobalt oxide".into(),
+                    id: "346417-97-8".into(),
+                }],
+                concentration: 33.5,
+                unit: "unit:percent".into(),
+                critical: true,
+                recycled: 11.0,
+                renewable: 0.0,
+                location: "Cathode".into(),
+                documentation: vec![link("Cathode material origin", "cam.pdf")],
+            },
+            MaterialComposition {
+                id: vec![MaterialId {
+                    kind: "CAS".into(),
+                    name: "graphite".into(),
+                    id: "7782-42-5".into(),
+                }],
+                concentration: 16.25,
+                unit: "unit:percent".into(),
+                critical: true,
+                recycled: 3.0,
+                renewable: 0.0,
+                location: "Anode".into(),
+                documentation: Vec::new(),
+            },
+        ],
+        recycled_content: RecycledContent {
+            nickel: 7.25,
+            cobalt: 19.5,
+            lithium: 5.75,
+            lead: 0.0,
+        },
+        due_diligence_report: link("Cell supply due diligence report 2026", "dd-2026.pdf"),
+    }
 }

@@ -47,7 +47,8 @@ pub use service::{
 pub use attributes::{AccessGroup, Attribute, AttributeTable, Level, Nature, TableError};
 pub use demo::{
     DEMO_BATTERY_ID, DEMO_OPERATOR_BPNL, DEMO_PLANT_BPNA, carbon_footprint_entries,
-    demo_battery_pass_json, demo_carbon_footprint, install_demo_battery, lifecycle_label,
+    demo_battery_pass_json, demo_carbon_footprint, demo_supplier_contribution,
+    install_demo_battery, lifecycle_label, record_demo_readings,
 };
 pub use identifier::{
     BatteryIdentifier, IdentifierError, MAX_IDENTIFIER_LEN, PassportId, qr_png, qr_svg,
