@@ -851,24 +851,7 @@ pub async fn fetch_remote_passport(
     battery: &BatteryIdentifier,
     group: AccessGroup,
 ) -> Result<RemotePassport, PassportDspError> {
-    let id = passport_dataset_id(battery, group);
-    let matches = |dataset: &Value| dataset["@id"] == id.as_str();
-    let wanted = Wanted {
-        key: id.clone(),
-        what: "battery passport view",
-        matches: &matches,
-    };
-    let delivery = node
-        .passport_dsp
-        .fetch(operator_did, dsp_url, &wanted)
-        .await?;
-    verify_remote_passport(
-        node.passport_dsp.resolver.as_ref(),
-        delivery,
-        battery,
-        group,
-    )
-    .await
+    fetch_view(node, operator_did, dsp_url, battery, group, false).await
 }
 
 /// [`fetch_remote_passport`] that always negotiates a new agreement (for measuring the
@@ -880,6 +863,17 @@ pub async fn fetch_remote_passport_with_new_agreement(
     battery: &BatteryIdentifier,
     group: AccessGroup,
 ) -> Result<RemotePassport, PassportDspError> {
+    fetch_view(node, operator_did, dsp_url, battery, group, true).await
+}
+
+async fn fetch_view(
+    node: &Node,
+    operator_did: &str,
+    dsp_url: &str,
+    battery: &BatteryIdentifier,
+    group: AccessGroup,
+    new_agreement: bool,
+) -> Result<RemotePassport, PassportDspError> {
     let id = passport_dataset_id(battery, group);
     let matches = |dataset: &Value| dataset["@id"] == id.as_str();
     let wanted = Wanted {
@@ -887,17 +881,14 @@ pub async fn fetch_remote_passport_with_new_agreement(
         what: "battery passport view",
         matches: &matches,
     };
-    let delivery = node
-        .passport_dsp
-        .fetch_with_new_agreement(operator_did, dsp_url, &wanted)
-        .await?;
-    verify_remote_passport(
-        node.passport_dsp.resolver.as_ref(),
-        delivery,
-        battery,
-        group,
-    )
-    .await
+    let dsp = &node.passport_dsp;
+    let delivery = if new_agreement {
+        dsp.fetch_with_new_agreement(operator_did, dsp_url, &wanted)
+            .await?
+    } else {
+        dsp.fetch(operator_did, dsp_url, &wanted).await?
+    };
+    verify_remote_passport(dsp.resolver.as_ref(), delivery, battery, group).await
 }
 
 /// Checks a delivered view: issued by the provider the agreement is with, signed with a key

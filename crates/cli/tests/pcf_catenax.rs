@@ -16,76 +16,23 @@ use async_trait::async_trait;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use tsunagu::network::{Company, Network};
-use tsunagu::pcf_catenax::{self, CatenaxExchange};
-use tsunagu::pcf_dsp::{self, DspTradeTransport, TRADE_INBOX_ASSET_ID};
+use tsunagu::pcf_catenax::{self};
+use tsunagu::pcf_dsp::TRADE_INBOX_ASSET_ID;
 use tsunagu_engine::{InboxHandler, InboxMessage, InboxMethod, InboxRefusal, InboxReply};
 use tsunagu_pcf::pact::{PactProfile, product_urn};
 use tsunagu_pcf::service::{
     CatenaxAnswerState, CatenaxRequest, CatenaxRequestState, NewCatenaxRequest, PartInput,
-    PlantInput, TransportError,
+    TransportError,
 };
 use tsunagu_pcf::{
-    CorporateNumber, DataQualityRating, Disclosure, DisclosurePolicy, OpenPlantId, Operator,
-    OperatorIdentifier, OuranosFootprint, PcfService, Unit,
+    DataQualityRating, Disclosure, DisclosurePolicy, OuranosFootprint, PcfService, Unit,
 };
-use tsunagu_store::SqliteStore;
+
+#[path = "support/pcf_apps.rs"]
+mod support;
+use support::app;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-struct App {
-    service: PcfService,
-    transport: Arc<DspTradeTransport>,
-    exchange: CatenaxExchange,
-    operator: Operator,
-    plant: tsunagu_pcf::Plant,
-    did: String,
-}
-
-/// The PCF app of one member, on its own SQLite file, over its connector.
-async fn app(network: &Network, name: &str, n: u128) -> App {
-    let member = network.member(name);
-    let connector = &member.node.connector;
-    pcf_dsp::publish_trade_inbox(connector).await.unwrap();
-    let store = SqliteStore::open(&network.dir.join(format!("{name}-pcf.sqlite")))
-        .await
-        .unwrap();
-    let client = tsunagu::node::client_for(&network.tls.cert_file.display().to_string()).unwrap();
-    let resolver = Arc::new(tsunagu_server::identity::HttpDidResolver::new(client, true));
-    let transport = DspTradeTransport::resolving(connector.clone(), Some(resolver));
-    let service = PcfService::new(Arc::new(store), transport.clone());
-    pcf_dsp::attach_service(connector, service.clone(), transport.clone());
-    let operator = service
-        .set_up_operator(Operator {
-            operator_id: uuid::Uuid::from_u128(n),
-            name: member.company.legal_name.clone(),
-            address: "東京都千代田区".into(),
-            open_operator_id: OperatorIdentifier::JapaneseCorporateNumber(
-                CorporateNumber::parse(&member.company.corporate_number).unwrap(),
-            ),
-            global_operator_id: None,
-        })
-        .await
-        .unwrap();
-    let plant = service
-        .put_plant(PlantInput {
-            plant_id: None,
-            operator_id: operator.operator_id,
-            name: format!("{name} plant"),
-            address: "xx県".into(),
-            open_plant_id: OpenPlantId::parse(&format!("plant{n:06}")).unwrap(),
-            global_plant_id: None,
-        })
-        .await
-        .unwrap();
-    App {
-        exchange: CatenaxExchange::new(service.clone(), transport.clone()),
-        service,
-        transport,
-        operator,
-        plant,
-        did: member.node.participant_id().to_owned(),
-    }
-}
 
 /// Records how each call reached an inbox, then hands it to the app's handler, unless it
 /// is told to fail `PUT`s as a connector whose app is down would.
@@ -259,7 +206,7 @@ async fn a_partner_asks_for_a_footprint_and_the_supplier_puts_it_back_over_dsp()
     // Without a geography the footprint cannot be a Catena-X PCF: the request is refused
     // with that reason, not failed.
     let no_geography = asker
-        .exchange
+        .exchange()
         .request(NewCatenaxRequest {
             partner_did: supplier.did.clone(),
             manufacturer_part_id: Some(product.clone()),
@@ -293,7 +240,7 @@ async fn a_partner_asks_for_a_footprint_and_the_supplier_puts_it_back_over_dsp()
     tokio::spawn(
         axum::serve(
             listener,
-            pcf_catenax::management_router(asker.exchange.clone(), api_key),
+            pcf_catenax::management_router(asker.exchange(), api_key),
         )
         .into_future(),
     );
@@ -392,7 +339,7 @@ async fn a_partner_asks_for_a_footprint_and_the_supplier_puts_it_back_over_dsp()
 
     // A product the supplier has no footprint of is refused at once, and nothing is owed.
     let unknown = asker
-        .exchange
+        .exchange()
         .request(NewCatenaxRequest {
             partner_did: supplier.did.clone(),
             manufacturer_part_id: Some(format!("urn:uuid:{}", uuid::Uuid::new_v4())),
@@ -510,7 +457,7 @@ async fn a_partner_asks_for_a_footprint_and_the_supplier_puts_it_back_over_dsp()
     // An answer the asker could not take stays owed and goes out again later.
     asker_fails_puts.store(true, Ordering::SeqCst);
     let second = asker
-        .exchange
+        .exchange()
         .request(NewCatenaxRequest {
             partner_did: supplier.did.clone(),
             manufacturer_part_id: Some(product.clone()),
@@ -522,7 +469,7 @@ async fn a_partner_asks_for_a_footprint_and_the_supplier_puts_it_back_over_dsp()
     assert_eq!(second.state, CatenaxRequestState::Open);
     wait_for_answer_state(&supplier.service, CatenaxAnswerState::Undelivered).await;
     asker_fails_puts.store(false, Ordering::SeqCst);
-    assert_eq!(supplier.exchange.deliver_owed().await.unwrap(), 1);
+    assert_eq!(supplier.exchange().deliver_owed().await.unwrap(), 1);
     let late = wait_for_state(
         &asker.service,
         second.request_id,
@@ -531,7 +478,7 @@ async fn a_partner_asks_for_a_footprint_and_the_supplier_puts_it_back_over_dsp()
     .await;
     assert_eq!(late.footprint.as_ref(), Some(&footprint));
     assert_eq!(
-        supplier.exchange.deliver_owed().await.unwrap(),
+        supplier.exchange().deliver_owed().await.unwrap(),
         0,
         "nothing is owed any more"
     );

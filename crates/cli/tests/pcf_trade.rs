@@ -5,104 +5,28 @@
 //! under a carbon-footprint agreement negotiated once per direction, and both connectors
 //! log every message. A third company cannot answer in the supplier's place.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
 use serde_json::Value;
 use tsunagu::network::{Company, Network};
 use tsunagu::node::Node;
-use tsunagu::pcf_dsp::{self, DspTradeTransport, TRADE_INBOX_ASSET_ID};
+use tsunagu::pcf_dsp::{self, TRADE_INBOX_ASSET_ID};
 use tsunagu_core::{Role, TransferState};
 use tsunagu_pcf::service::{
-    NewRequest, PartInput, Partner, PlantInput, TRADE_MESSAGE_VERSION, TradeAnswer, TradeDirection,
-    TradeRequestMessage, TradeResponseMessage, TradeTransport, TransportError,
+    NewRequest, TRADE_MESSAGE_VERSION, TradeAnswer, TradeDirection, TradeRequestMessage,
+    TradeResponseMessage, TradeTransport, TransportError,
 };
 use tsunagu_pcf::{
-    CorporateNumber, DataQualityRating, Disclosure, DisclosurePolicy, OpenPlantId, Operator,
-    OperatorIdentifier, OuranosFootprint, PcfService, Plant, RequestStatus, Unit,
+    DataQualityRating, Disclosure, DisclosurePolicy, OuranosFootprint, RequestStatus, Unit,
 };
-use tsunagu_store::{Page, SqliteStore};
+use tsunagu_store::Page;
+
+#[path = "support/pcf_apps.rs"]
+mod support;
+use support::app;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-struct App {
-    service: PcfService,
-    transport: Arc<DspTradeTransport>,
-    operator: Operator,
-    plant: Plant,
-    did: String,
-}
-
-impl App {
-    fn partner(&self) -> Partner {
-        Partner {
-            operator: self.operator.clone(),
-            did: self.did.clone(),
-        }
-    }
-
-    fn part(&self, name: &str, amount: Option<&str>) -> PartInput {
-        PartInput {
-            trace_id: None,
-            operator_id: self.operator.operator_id,
-            plant_id: self.plant.plant_id,
-            part_name: name.into(),
-            support_part_name: None,
-            label_name: None,
-            amount_required: amount.map(|a| a.parse().unwrap()),
-            amount_required_unit: Unit::Kilogram,
-            terminated_flag: false,
-            additional_info: Default::default(),
-        }
-    }
-}
-
-/// The PCF app of one member, on its own SQLite file, trading over its connector.
-async fn app(network: &Network, name: &str, n: u128) -> App {
-    let member = network.member(name);
-    let connector = &member.node.connector;
-    pcf_dsp::publish_trade_inbox(connector).await.unwrap();
-    let store = SqliteStore::open(&network.dir.join(format!("{name}-pcf.sqlite")))
-        .await
-        .unwrap();
-    // Partners' DSP addresses come from their DID documents (did:web over HTTPS).
-    let client = tsunagu::node::client_for(&network.tls.cert_file.display().to_string()).unwrap();
-    let resolver = Arc::new(tsunagu_server::identity::HttpDidResolver::new(client, true));
-    let transport = DspTradeTransport::resolving(connector.clone(), Some(resolver));
-    let service = PcfService::new(Arc::new(store), transport.clone());
-    pcf_dsp::attach_service(connector, service.clone(), transport.clone());
-    let operator = service
-        .set_up_operator(Operator {
-            operator_id: uuid::Uuid::from_u128(n),
-            name: member.company.legal_name.clone(),
-            address: "東京都千代田区".into(),
-            open_operator_id: OperatorIdentifier::JapaneseCorporateNumber(
-                CorporateNumber::parse(&member.company.corporate_number).unwrap(),
-            ),
-            global_operator_id: None,
-        })
-        .await
-        .unwrap();
-    let plant = service
-        .put_plant(PlantInput {
-            plant_id: None,
-            operator_id: operator.operator_id,
-            name: format!("{name} plant"),
-            address: "xx県".into(),
-            open_plant_id: OpenPlantId::parse(&format!("plant{n:06}")).unwrap(),
-            global_plant_id: None,
-        })
-        .await
-        .unwrap();
-    App {
-        service,
-        transport,
-        operator,
-        plant,
-        did: member.node.participant_id().to_owned(),
-    }
-}
 
 fn d(text: &str) -> Decimal {
     text.parse().unwrap()
