@@ -431,7 +431,17 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
         (true, None) => bail!("passport_app needs a DID identity"),
         (false, _) => None,
     };
+    let passport_dsp = Arc::new(crate::passport_dsp::PassportDsp::new(
+        connector.clone(),
+        did_resolver.clone(),
+    ));
     let mut management = tsunagu_server::management_router(state);
+    management = management.merge(crate::passport_dsp::management_router(
+        connector.clone(),
+        passport.clone(),
+        passport_dsp.clone(),
+        config.management_api_key.expose(),
+    ));
     if let Some((service, transport)) = &pcf {
         management = management.merge(crate::pcf_catenax::management_router(
             crate::pcf_catenax::CatenaxExchange::new(service.clone(), transport.clone()),
@@ -460,10 +470,6 @@ pub async fn start(config: &Config) -> anyhow::Result<Node> {
             tls.clone(),
         )?),
     }
-    let passport_dsp = Arc::new(crate::passport_dsp::PassportDsp::new(
-        connector.clone(),
-        did_resolver.clone(),
-    ));
     Ok(Node {
         tls: tls.is_some(),
         connector,

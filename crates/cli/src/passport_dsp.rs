@@ -773,11 +773,18 @@ pub async fn publish_passport(
         .passport
         .as_ref()
         .ok_or(PassportDspError::NoApp("passport"))?;
+    publish_views(&node.connector, app, battery).await
+}
+
+async fn publish_views(
+    connector: &Connector,
+    app: &tsunagu_passport::PassportApp,
+    battery: &BatteryIdentifier,
+) -> Result<Vec<String>, PassportDspError> {
     let passport =
         app.service.resolve(battery).await?.ok_or_else(|| {
             PassportDspError::BadInput(format!("no passport of battery {battery}"))
         })?;
-    let connector = &node.connector;
     let mut published = Vec::new();
     for group in PUBLISHED_GROUPS {
         let policy_id = format!("battery-passport-{}", group.as_str());
@@ -851,7 +858,15 @@ pub async fn fetch_remote_passport(
     battery: &BatteryIdentifier,
     group: AccessGroup,
 ) -> Result<RemotePassport, PassportDspError> {
-    fetch_view(node, operator_did, dsp_url, battery, group, false).await
+    fetch_view(
+        &node.passport_dsp,
+        operator_did,
+        dsp_url,
+        battery,
+        group,
+        false,
+    )
+    .await
 }
 
 /// [`fetch_remote_passport`] that always negotiates a new agreement (for measuring the
@@ -863,11 +878,19 @@ pub async fn fetch_remote_passport_with_new_agreement(
     battery: &BatteryIdentifier,
     group: AccessGroup,
 ) -> Result<RemotePassport, PassportDspError> {
-    fetch_view(node, operator_did, dsp_url, battery, group, true).await
+    fetch_view(
+        &node.passport_dsp,
+        operator_did,
+        dsp_url,
+        battery,
+        group,
+        true,
+    )
+    .await
 }
 
 async fn fetch_view(
-    node: &Node,
+    dsp: &PassportDsp,
     operator_did: &str,
     dsp_url: &str,
     battery: &BatteryIdentifier,
@@ -881,7 +904,6 @@ async fn fetch_view(
         what: "battery passport view",
         matches: &matches,
     };
-    let dsp = &node.passport_dsp;
     let delivery = if new_agreement {
         dsp.fetch_with_new_agreement(operator_did, dsp_url, &wanted)
             .await?
@@ -1131,4 +1153,169 @@ mod tests {
             AccessGroup::Public
         );
     }
+}
+
+// ----------------------------------------------------------------------------------------
+// Management routes
+// ----------------------------------------------------------------------------------------
+
+#[derive(Clone)]
+struct ManagementState {
+    connector: Connector,
+    app: Option<tsunagu_passport::PassportApp>,
+    dsp: Arc<PassportDsp>,
+    api_key: Arc<str>,
+}
+
+/// The management routes of the passport flows over DSP, beside the management API (same
+/// `X-Api-Key`, errors as `application/problem+json`):
+///
+/// - `POST /management/v3/passports/dsp-offers` `{"battery"}`: offers the battery's
+///   legitimate-interest and authorities views as datasets (again after a change); needs the
+///   passport app.
+/// - `POST /management/v3/passports/remote` `{"operatorDid", "dspUrl", "battery",
+///   "group"}`: fetches a partner's passport view over DSP (negotiating the first time) and
+///   answers it verified, with the agreement it came under.
+pub fn management_router(
+    connector: Connector,
+    app: Option<tsunagu_passport::PassportApp>,
+    dsp: Arc<PassportDsp>,
+    api_key: &str,
+) -> axum::Router {
+    use axum::routing::post;
+    axum::Router::new()
+        .route("/management/v3/passports/dsp-offers", post(offer_views))
+        .route("/management/v3/passports/remote", post(fetch_remote))
+        .with_state(ManagementState {
+            connector,
+            app,
+            dsp,
+            api_key: Arc::from(api_key),
+        })
+}
+
+/// A management error: its status and the text for the caller.
+struct Problem(axum::http::StatusCode, String);
+
+impl axum::response::IntoResponse for Problem {
+    fn into_response(self) -> axum::response::Response {
+        tsunagu_server::management_problem(self.0, self.1)
+    }
+}
+
+impl From<PassportDspError> for Problem {
+    fn from(error: PassportDspError) -> Problem {
+        use axum::http::StatusCode;
+        let status = match &error {
+            PassportDspError::BadInput(_) => StatusCode::BAD_REQUEST,
+            PassportDspError::NoApp(_) => StatusCode::CONFLICT,
+            PassportDspError::NotOffered { .. } => StatusCode::NOT_FOUND,
+            PassportDspError::Refused { .. } => StatusCode::FORBIDDEN,
+            PassportDspError::Transfer { .. } | PassportDspError::Invalid { .. } => {
+                StatusCode::BAD_GATEWAY
+            }
+            PassportDspError::Engine(_)
+            | PassportDspError::Passport(_)
+            | PassportDspError::Pcf(_) => {
+                let reference = uuid::Uuid::new_v4();
+                tracing::error!(%reference, %error, "passport management request failed");
+                return Problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("internal error (reference {reference})"),
+                );
+            }
+        };
+        Problem(status, error.to_string())
+    }
+}
+
+fn authorize(state: &ManagementState, headers: &axum::http::HeaderMap) -> Result<(), Problem> {
+    if tsunagu_server::management_key_matches(headers, &state.api_key) {
+        Ok(())
+    } else {
+        Err(Problem(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "a valid X-Api-Key is required".into(),
+        ))
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+    serde_json::from_slice(body)
+        .map_err(|error| Problem(axum::http::StatusCode::BAD_REQUEST, error.to_string()))
+}
+
+fn battery_id(text: &str) -> Result<BatteryIdentifier, Problem> {
+    BatteryIdentifier::parse(text)
+        .map_err(|error| Problem(axum::http::StatusCode::BAD_REQUEST, error.to_string()))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OfferRequest {
+    battery: String,
+}
+
+/// # `POST /management/v3/passports/dsp-offers`
+async fn offer_views(
+    axum::extract::State(state): axum::extract::State<ManagementState>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Result<axum::Json<Value>, Problem> {
+    authorize(&state, &headers)?;
+    let request: OfferRequest = parse(&body)?;
+    let battery = battery_id(&request.battery)?;
+    let app = state
+        .app
+        .as_ref()
+        .ok_or(PassportDspError::NoApp("passport"))?;
+    let datasets = publish_views(&state.connector, app, &battery).await?;
+    Ok(axum::Json(
+        json!({"battery": battery.to_string(), "datasets": datasets}),
+    ))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RemoteRequest {
+    operator_did: String,
+    dsp_url: String,
+    battery: String,
+    group: AccessGroup,
+}
+
+/// # `POST /management/v3/passports/remote`
+async fn fetch_remote(
+    axum::extract::State(state): axum::extract::State<ManagementState>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Result<axum::Json<Value>, Problem> {
+    authorize(&state, &headers)?;
+    let request: RemoteRequest = parse(&body)?;
+    let battery = battery_id(&request.battery)?;
+    if !PUBLISHED_GROUPS.contains(&request.group) {
+        return Err(Problem(
+            axum::http::StatusCode::BAD_REQUEST,
+            format!(
+                "group {} is not offered over DSP (the public view is on the passport page)",
+                request.group.as_str()
+            ),
+        ));
+    }
+    let remote = fetch_view(
+        &state.dsp,
+        &request.operator_did,
+        &request.dsp_url,
+        &battery,
+        request.group,
+        false,
+    )
+    .await?;
+    Ok(axum::Json(json!({
+        "operatorDid": remote.operator_did,
+        "agreementId": remote.agreement_id,
+        "negotiated": remote.negotiated,
+        "group": request.group.as_str(),
+        "passport": remote.view.passport,
+    })))
 }

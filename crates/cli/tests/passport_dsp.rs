@@ -474,4 +474,83 @@ async fn passports_are_assembled_from_supplier_data_and_fetched_over_dsp() {
         matches!(not_entitled, Err(PassportDspError::NotOffered { .. })),
         "{not_entitled:?}"
     );
+
+    // The same through the management API, as an operator of `tsunagu serve` does it.
+    let client = tsunagu::node::client_for(&network.tls.cert_file.display().to_string()).unwrap();
+    let call = |node: &Node, member: &str, path: &str, body: Value| {
+        let request = client
+            .post(format!("{}/v3/passports/{path}", node.management_url()))
+            .header(
+                "X-Api-Key",
+                network.member(member).config.management_api_key.expose(),
+            )
+            .json(&body);
+        async move {
+            let answer = request.send().await.unwrap();
+            let status = answer.status().as_u16();
+            (status, answer.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, offered) = call(
+        pack,
+        "pack",
+        "dsp-offers",
+        serde_json::json!({"battery": battery.to_string()}),
+    )
+    .await;
+    assert_eq!(status, 200, "{offered}");
+    assert_eq!(offered["datasets"].as_array().unwrap().len(), 2);
+    let remote = serde_json::json!({
+        "operatorDid": pack.participant_id(),
+        "dspUrl": pack.dsp_url(),
+        "battery": battery.to_string(),
+        "group": "legitimate-interest",
+    });
+    let (status, fetched) = call(recycler, "recycler", "remote", remote.clone()).await;
+    assert_eq!(status, 200, "{fetched}");
+    assert_eq!(fetched["operatorDid"], pack.participant_id());
+    assert_eq!(
+        fetched["negotiated"], false,
+        "the agreement held from before is reused"
+    );
+    assert!(
+        table
+            .fields_above(&fetched["passport"], AccessGroup::LegitimateInterest)
+            .is_empty()
+    );
+    assert_eq!(
+        fetched["passport"]["materials"]["composition"],
+        document["materials"]["composition"]
+    );
+    // Bad input is a problem answer; a missing key is refused.
+    let (status, problem) = call(
+        recycler,
+        "recycler",
+        "remote",
+        serde_json::json!({"operatorDid": pack.participant_id(), "dspUrl": pack.dsp_url(), "battery": "not a battery", "group": "legitimate-interest"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{problem}");
+    let mut public = remote.clone();
+    public["group"] = "public".into();
+    assert_eq!(call(recycler, "recycler", "remote", public).await.0, 400);
+    let (status, problem) = call(
+        recycler,
+        "recycler",
+        "dsp-offers",
+        serde_json::json!({"battery": battery.to_string()}),
+    )
+    .await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(
+        problem.to_string().contains("no passport of battery"),
+        "{problem}"
+    );
+    let unauthorized = client
+        .post(format!("{}/v3/passports/remote", recycler.management_url()))
+        .json(&remote)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthorized.status().as_u16(), 401);
 }
