@@ -150,7 +150,8 @@ pub trait Peer: Send + Sync + 'static {
     ) -> Result<(), PeerError>;
 
     /// Calls a provider's inbox below its data address: `url` is the pull endpoint with the
-    /// sub-path and query appended, `token` the pull token. Returns the success status.
+    /// sub-path and query appended, `token` the pull token. Returns the success status. A
+    /// peer that calls no inboxes refuses.
     async fn call_data_plane(
         &self,
         url: &str,
@@ -158,7 +159,13 @@ pub trait Peer: Send + Sync + 'static {
         method: crate::InboxMethod,
         media_type: Option<&str>,
         body: bytes::Bytes,
-    ) -> Result<u16, PeerError>;
+    ) -> Result<u16, PeerError> {
+        let _ = (url, token, method, media_type, body);
+        Err(PeerError::Refused {
+            status: 501,
+            detail: "this peer calls no inboxes".into(),
+        })
+    }
 
     /// Reads an asset's bytes from one of the provider's own systems (a URL only the provider
     /// configured).

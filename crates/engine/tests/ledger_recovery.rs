@@ -5,89 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use serde_json::{Value, json};
-use tsunagu_core::{
-    Agreement, Negotiation, NegotiationAction, NegotiationState, NewNegotiation, Transfer,
-    TransferAction,
-};
-use tsunagu_engine::{
-    ByteStream, Connector, LedgerSettings, NegotiationAck, OwnIdentity, Peer, PeerError, Settings,
-    TransferAck,
-};
+use tsunagu_core::{Agreement, Negotiation, NegotiationState, NewNegotiation};
+use tsunagu_engine::{Connector, LedgerSettings, Settings};
 use tsunagu_store::{SqliteStore, Store};
-
-/// A counter-party that is never there (nothing in this test talks to one).
-struct NobodyThere;
-
-fn nobody() -> PeerError {
-    PeerError::Unreachable("connection refused (test peer)".into())
-}
-
-#[async_trait]
-impl Peer for NobodyThere {
-    async fn send_negotiation_message(
-        &self,
-        _: &OwnIdentity,
-        _: &Negotiation,
-        _: &NegotiationAction,
-    ) -> Result<NegotiationAck, PeerError> {
-        Err(nobody())
-    }
-
-    async fn send_transfer_message(
-        &self,
-        _: &OwnIdentity,
-        _: &Transfer,
-        _: &TransferAction,
-        _: Option<(&str, &str)>,
-    ) -> Result<TransferAck, PeerError> {
-        Err(nobody())
-    }
-
-    async fn request_catalog(
-        &self,
-        _: &OwnIdentity,
-        _: &str,
-        _: &str,
-        _: Value,
-    ) -> Result<(Value, Option<String>), PeerError> {
-        Err(nobody())
-    }
-
-    async fn pull(&self, _: &str, _: &str) -> Result<(Option<String>, ByteStream), PeerError> {
-        Err(nobody())
-    }
-
-    async fn push(
-        &self,
-        _: &str,
-        _: Option<&str>,
-        _: Option<&str>,
-        _: ByteStream,
-    ) -> Result<(), PeerError> {
-        Err(nobody())
-    }
-
-    async fn call_data_plane(
-        &self,
-        _: &str,
-        _: &str,
-        _: tsunagu_engine::InboxMethod,
-        _: Option<&str>,
-        _: bytes::Bytes,
-    ) -> Result<u16, PeerError> {
-        Err(nobody())
-    }
-
-    async fn fetch_source(
-        &self,
-        _: &str,
-        _: Option<(&str, &str)>,
-    ) -> Result<(Option<String>, ByteStream), PeerError> {
-        Err(nobody())
-    }
-}
 
 const ME: &str = "did:web:cells.example";
 
@@ -106,7 +27,7 @@ fn connector(store: Arc<SqliteStore>) -> Connector {
         .unwrap(),
         cosigner: None,
     });
-    Connector::new(store, Arc::new(NobodyThere), settings)
+    Connector::new(store, Arc::new(tsunagu_testkit::UnreachablePeer), settings)
 }
 
 async fn log_of(connector: &Connector, at_least: usize) -> Vec<Value> {

@@ -14,7 +14,6 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use axum::Router;
 use axum::body::Body;
 use axum::http::header::CONTENT_TYPE;
@@ -25,10 +24,9 @@ use proptest::sample::Index;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Map, Value, json};
 use tower::ServiceExt;
-use tsunagu_core::{AssetSelector, Negotiation, NegotiationAction, Transfer, TransferAction};
+use tsunagu_core::AssetSelector;
 use tsunagu_engine::{
-    ByteStream, Connector, NegotiationAck, NewAssetRequest, NewContractDefinition,
-    NewPolicyDefinition, OwnIdentity, Peer, PeerError, Settings, TransferAck,
+    Connector, NewAssetRequest, NewContractDefinition, NewPolicyDefinition, Settings,
 };
 use tsunagu_server::{AppState, CallerIdentityHeaders, DevHeaderAuthenticator, public_router};
 use tsunagu_store::{Page, SqliteStore};
@@ -408,78 +406,6 @@ fn expected(endpoint: &Endpoint, path_pid: &str, body: &[u8]) -> Expected {
     }
 }
 
-/// A counter-party that is never called: the test runs no workers.
-struct NeverCalled;
-
-fn not_called() -> PeerError {
-    PeerError::Unreachable("the fuzz test runs no workers".into())
-}
-
-#[async_trait]
-impl Peer for NeverCalled {
-    async fn send_negotiation_message(
-        &self,
-        _: &OwnIdentity,
-        _: &Negotiation,
-        _: &NegotiationAction,
-    ) -> Result<NegotiationAck, PeerError> {
-        Err(not_called())
-    }
-
-    async fn send_transfer_message(
-        &self,
-        _: &OwnIdentity,
-        _: &Transfer,
-        _: &TransferAction,
-        _: Option<(&str, &str)>,
-    ) -> Result<TransferAck, PeerError> {
-        Err(not_called())
-    }
-
-    async fn request_catalog(
-        &self,
-        _: &OwnIdentity,
-        _: &str,
-        _: &str,
-        _: Value,
-    ) -> Result<(Value, Option<String>), PeerError> {
-        Err(not_called())
-    }
-
-    async fn pull(&self, _: &str, _: &str) -> Result<(Option<String>, ByteStream), PeerError> {
-        Err(not_called())
-    }
-
-    async fn push(
-        &self,
-        _: &str,
-        _: Option<&str>,
-        _: Option<&str>,
-        _: ByteStream,
-    ) -> Result<(), PeerError> {
-        Err(not_called())
-    }
-
-    async fn call_data_plane(
-        &self,
-        _: &str,
-        _: &str,
-        _: tsunagu_engine::InboxMethod,
-        _: Option<&str>,
-        _: bytes::Bytes,
-    ) -> Result<u16, PeerError> {
-        Err(not_called())
-    }
-
-    async fn fetch_source(
-        &self,
-        _: &str,
-        _: Option<(&str, &str)>,
-    ) -> Result<(Option<String>, ByteStream), PeerError> {
-        Err(not_called())
-    }
-}
-
 /// Everything the store holds about processes, to tell whether a request changed it.
 #[derive(Debug, Clone, PartialEq)]
 struct Snapshot {
@@ -539,7 +465,11 @@ impl Harness {
                 "http://127.0.0.1:9/dsp".into(),
                 "http://127.0.0.1:9/data".into(),
             );
-            let connector = Connector::new(Arc::new(store), Arc::new(NeverCalled), settings);
+            let connector = Connector::new(
+                Arc::new(store),
+                Arc::new(tsunagu_testkit::UnreachablePeer),
+                settings,
+            );
             publish(&connector).await;
             let router = public_router(AppState {
                 connector: connector.clone(),

@@ -177,17 +177,6 @@ impl Peer for Recorder {
         Ok(())
     }
 
-    async fn call_data_plane(
-        &self,
-        _: &str,
-        _: &str,
-        _: tsunagu_engine::InboxMethod,
-        _: Option<&str>,
-        _: bytes::Bytes,
-    ) -> Result<u16, PeerError> {
-        Err(refused())
-    }
-
     async fn fetch_source(
         &self,
         _: &str,

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::header::CONTENT_TYPE;
@@ -12,87 +11,12 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use tsunagu_core::{Negotiation, NegotiationAction, Transfer, TransferAction};
-use tsunagu_engine::{
-    ByteStream, Connector, NegotiationAck, OwnIdentity, Peer, PeerError, Settings, TransferAck,
-};
+use tsunagu_engine::{Connector, Settings};
 use tsunagu_server::{AppState, DevHeaderAuthenticator, management_router};
 use tsunagu_store::SqliteStore;
 
 const KEY: &str = "test-management-key";
 const EDC: &str = "https://w3id.org/edc/v0.0.1/ns/";
-
-/// A counter-party that is never there.
-struct NobodyThere;
-
-fn nobody() -> PeerError {
-    PeerError::Unreachable("connection refused (test peer)".into())
-}
-
-#[async_trait]
-impl Peer for NobodyThere {
-    async fn send_negotiation_message(
-        &self,
-        _: &OwnIdentity,
-        _: &Negotiation,
-        _: &NegotiationAction,
-    ) -> Result<NegotiationAck, PeerError> {
-        Err(nobody())
-    }
-
-    async fn send_transfer_message(
-        &self,
-        _: &OwnIdentity,
-        _: &Transfer,
-        _: &TransferAction,
-        _: Option<(&str, &str)>,
-    ) -> Result<TransferAck, PeerError> {
-        Err(nobody())
-    }
-
-    async fn request_catalog(
-        &self,
-        _: &OwnIdentity,
-        _: &str,
-        _: &str,
-        _: Value,
-    ) -> Result<(Value, Option<String>), PeerError> {
-        Err(nobody())
-    }
-
-    async fn pull(&self, _: &str, _: &str) -> Result<(Option<String>, ByteStream), PeerError> {
-        Err(nobody())
-    }
-
-    async fn push(
-        &self,
-        _: &str,
-        _: Option<&str>,
-        _: Option<&str>,
-        _: ByteStream,
-    ) -> Result<(), PeerError> {
-        Err(nobody())
-    }
-
-    async fn call_data_plane(
-        &self,
-        _: &str,
-        _: &str,
-        _: tsunagu_engine::InboxMethod,
-        _: Option<&str>,
-        _: bytes::Bytes,
-    ) -> Result<u16, PeerError> {
-        Err(nobody())
-    }
-
-    async fn fetch_source(
-        &self,
-        _: &str,
-        _: Option<(&str, &str)>,
-    ) -> Result<(Option<String>, ByteStream), PeerError> {
-        Err(nobody())
-    }
-}
 
 struct Api {
     router: Router,
@@ -150,7 +74,11 @@ async fn api() -> Api {
         "http://127.0.0.1:9/dsp".into(),
         "http://127.0.0.1:9/data".into(),
     );
-    let connector = Connector::new(Arc::new(store), Arc::new(NobodyThere), settings);
+    let connector = Connector::new(
+        Arc::new(store),
+        Arc::new(tsunagu_testkit::UnreachablePeer),
+        settings,
+    );
     let state = AppState {
         connector,
         authenticator: Arc::new(DevHeaderAuthenticator),

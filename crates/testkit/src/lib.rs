@@ -20,7 +20,8 @@
 //!   PostgreSQL server binaries;
 //! * [`require_python`] / [`run_python_json`]: interoperability tests against independent
 //!   Python implementations, skipped (or failed, with `TSUNAGU_REQUIRE_INTEROP=1`) when the
-//!   library is missing.
+//!   library is missing;
+//! * [`UnreachablePeer`]: the outbound side of a connector that talks to nobody.
 //!
 //! It does IO, spawns processes, uses `anyhow` and prints skip messages to
 //! stderr, none of which is acceptable in shipped code: **it must only ever be
@@ -38,12 +39,14 @@
 
 mod dcp;
 mod dsp;
+mod peer;
 mod postgres;
 mod python;
 mod spec;
 
 pub use dcp::{DcpSchemas, dcp_examples};
 pub use dsp::{DspSchemas, dsp_examples};
+pub use peer::UnreachablePeer;
 pub use postgres::{TempPostgres, fresh_postgres_database, shared_postgres};
 pub use python::{python_can_import, require_python, run_python_json};
 pub use spec::{require_spec, spec_dir, workspace_root};
