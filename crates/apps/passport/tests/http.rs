@@ -662,33 +662,24 @@ async fn the_browser_login_form_sets_a_cookie_and_returns_to_the_passport() {
         common::SCHEME_DID,
     );
     let presentation = world.presentation(&recycler, &credentials, common::BASE, &nonce);
-    let form: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("presentation", &presentation)
-        .append_pair("next", &id.to_string())
-        .finish();
-    let reply = call(
-        &router,
-        Request::post("/passports/session")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(Body::from(form))
-            .unwrap(),
-    )
-    .await;
+    let submit = || {
+        let form: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("presentation", &presentation)
+            .append_pair("next", &id.to_string())
+            .finish();
+        call(
+            &router,
+            Request::post("/passports/session")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(form))
+                .unwrap(),
+        )
+    };
+    let reply = submit().await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
     assert_eq!(reply.header("location"), format!("/passports/{id}"));
     // The same form again: the nonce is spent, and the person gets the form with the reason.
-    let form_again: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("presentation", &presentation)
-        .append_pair("next", &id.to_string())
-        .finish();
-    let refused = call(
-        &router,
-        Request::post("/passports/session")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(Body::from(form_again))
-            .unwrap(),
-    )
-    .await;
+    let refused = submit().await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
     assert!(
         refused.text().contains("id=\"login-error\"") && refused.header("set-cookie").is_empty()

@@ -112,6 +112,19 @@ impl Company {
         }
     }
 
+    /// Asks `supplier` for the footprint of the bought part `part` (no message, no due date).
+    pub(crate) async fn asks(&self, supplier: &Company, part: TraceId) -> TradeView {
+        self.service
+            .request_footprint(NewRequest {
+                downstream_trace_id: part,
+                upstream_operator_id: supplier.operator.operator_id,
+                message: None,
+                response_due_date: None,
+            })
+            .await
+            .unwrap()
+    }
+
     pub(crate) async fn knows(&self, other: &Company) {
         self.service
             .register_partner(Partner {
@@ -504,16 +517,7 @@ async fn undelivered_messages_wait_for_redelivery() {
         .await
         .unwrap();
     network.set_reachable(&supplier.did, false);
-    let trade = buyer
-        .service
-        .request_footprint(NewRequest {
-            downstream_trace_id: bought.trace_id,
-            upstream_operator_id: supplier.operator.operator_id,
-            message: None,
-            response_due_date: None,
-        })
-        .await
-        .unwrap();
+    let trade = buyer.asks(&supplier, bought.trace_id).await;
     assert!(trade.delivery_pending);
     assert_eq!(buyer.service.deliver_pending().await.unwrap(), 1);
     assert!(
@@ -560,16 +564,7 @@ async fn progress_travels_down_a_chain_of_three() {
     cam.terminated_flag = true;
     let cam = cathode.service.put_part(cam).await.unwrap();
 
-    let to_cell = pack
-        .service
-        .request_footprint(NewRequest {
-            downstream_trace_id: cells_bought.trace_id,
-            upstream_operator_id: cell.operator.operator_id,
-            message: None,
-            response_due_date: None,
-        })
-        .await
-        .unwrap();
+    let to_cell = pack.asks(&cell, cells_bought.trace_id).await;
     cell.service
         .answer_request(to_cell.request.trade_id, cell_part.trace_id)
         .await
@@ -590,16 +585,7 @@ async fn progress_travels_down_a_chain_of_three() {
     assert_eq!(status(&at_pack), (1, 1, false));
 
     // The cell maker asks its cathode supplier; the pack maker sees the tree grow.
-    let to_cathode = cell
-        .service
-        .request_footprint(NewRequest {
-            downstream_trace_id: cell_children[0].trace_id,
-            upstream_operator_id: cathode.operator.operator_id,
-            message: None,
-            response_due_date: None,
-        })
-        .await
-        .unwrap();
+    let to_cathode = cell.asks(&cathode, cell_children[0].trace_id).await;
     let at_pack = pack
         .service
         .trade(to_cell.request.trade_id)
@@ -763,31 +749,13 @@ async fn a_change_at_the_bottom_of_the_chain_is_recomputed_up_to_the_top() {
 
     // The requests go up the chain and the answers come down; each company's footprint is
     // computed as soon as its supplier's result arrives.
-    let to_cathode = cell
-        .service
-        .request_footprint(NewRequest {
-            downstream_trace_id: cell_children[0].trace_id,
-            upstream_operator_id: cathode.operator.operator_id,
-            message: None,
-            response_due_date: None,
-        })
-        .await
-        .unwrap();
+    let to_cathode = cell.asks(&cathode, cell_children[0].trace_id).await;
     cathode
         .service
         .answer_request(to_cathode.request.trade_id, cam.trace_id)
         .await
         .unwrap();
-    let to_material = cathode
-        .service
-        .request_footprint(NewRequest {
-            downstream_trace_id: cam_children[0].trace_id,
-            upstream_operator_id: material.operator.operator_id,
-            message: None,
-            response_due_date: None,
-        })
-        .await
-        .unwrap();
+    let to_material = cathode.asks(&material, cam_children[0].trace_id).await;
     material
         .service
         .answer_request(to_material.request.trade_id, lioh.trace_id)
