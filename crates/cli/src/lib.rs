@@ -9,6 +9,7 @@
 pub mod bench;
 pub mod config;
 pub mod demo;
+mod management;
 pub mod network;
 pub mod node;
 pub mod operator;

@@ -52,6 +52,7 @@ use tsunagu_passport::{
 use tsunagu_pcf::{BatteryCarbonFootprint, PerformanceClasses, ServiceLife, TraceId};
 use tsunagu_trust::did::{DidResolver, Relationship};
 
+use crate::management::{Problem, authorize};
 use crate::node::Node;
 
 /// The `dct:type` of a supplier's passport data.
@@ -1194,15 +1195,6 @@ pub fn management_router(
         })
 }
 
-/// A management error: its status and the text for the caller.
-struct Problem(axum::http::StatusCode, String);
-
-impl axum::response::IntoResponse for Problem {
-    fn into_response(self) -> axum::response::Response {
-        tsunagu_server::management_problem(self.0, self.1)
-    }
-}
-
 impl From<PassportDspError> for Problem {
     fn from(error: PassportDspError) -> Problem {
         use axum::http::StatusCode;
@@ -1217,26 +1209,10 @@ impl From<PassportDspError> for Problem {
             PassportDspError::Engine(_)
             | PassportDspError::Passport(_)
             | PassportDspError::Pcf(_) => {
-                let reference = uuid::Uuid::new_v4();
-                tracing::error!(%reference, %error, "passport management request failed");
-                return Problem(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("internal error (reference {reference})"),
-                );
+                return Problem::internal("a passport management request", &error);
             }
         };
         Problem(status, error.to_string())
-    }
-}
-
-fn authorize(state: &ManagementState, headers: &axum::http::HeaderMap) -> Result<(), Problem> {
-    if tsunagu_server::management_key_matches(headers, &state.api_key) {
-        Ok(())
-    } else {
-        Err(Problem(
-            axum::http::StatusCode::UNAUTHORIZED,
-            "a valid X-Api-Key is required".into(),
-        ))
     }
 }
 
@@ -1262,7 +1238,7 @@ async fn offer_views(
     headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Result<axum::Json<Value>, Problem> {
-    authorize(&state, &headers)?;
+    authorize(&headers, &state.api_key)?;
     let request: OfferRequest = parse(&body)?;
     let battery = battery_id(&request.battery)?;
     let app = state
@@ -1290,7 +1266,7 @@ async fn fetch_remote(
     headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Result<axum::Json<Value>, Problem> {
-    authorize(&state, &headers)?;
+    authorize(&headers, &state.api_key)?;
     let request: RemoteRequest = parse(&body)?;
     let battery = battery_id(&request.battery)?;
     if !PUBLISHED_GROUPS.contains(&request.group) {

@@ -34,6 +34,7 @@ use tsunagu_pcf::service::{
     TransportError,
 };
 
+use crate::management::{Problem, authorize};
 use crate::pcf_dsp::DspTradeTransport;
 
 /// The path of the PCF Exchange API's one resource, below a data address.
@@ -304,15 +305,6 @@ pub fn management_router(exchange: CatenaxExchange, api_key: &str) -> Router {
         })
 }
 
-/// A management error: its status and the text for the caller.
-struct Problem(StatusCode, String);
-
-impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
-        tsunagu_server::management_problem(self.0, self.1)
-    }
-}
-
 impl From<ServiceError> for Problem {
     fn from(error: ServiceError) -> Problem {
         let status = match &error {
@@ -320,27 +312,9 @@ impl From<ServiceError> for Problem {
             ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
             ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServiceError::NotSetUp => StatusCode::CONFLICT,
-            _ => {
-                let reference = uuid::Uuid::new_v4();
-                tracing::error!(%reference, %error, "Catena-X management request failed");
-                return Problem(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("internal error (reference {reference})"),
-                );
-            }
+            _ => return Problem::internal("a Catena-X management request", &error),
         };
         Problem(status, error.to_string())
-    }
-}
-
-fn authorize(state: &ManagementState, headers: &HeaderMap) -> Result<(), Problem> {
-    if tsunagu_server::management_key_matches(headers, &state.api_key) {
-        Ok(())
-    } else {
-        Err(Problem(
-            StatusCode::UNAUTHORIZED,
-            "a valid X-Api-Key is required".into(),
-        ))
     }
 }
 
@@ -350,7 +324,7 @@ async fn create_request(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, Problem> {
-    authorize(&state, &headers)?;
+    authorize(&headers, &state.api_key)?;
     let body: NewRequestBody = serde_json::from_slice(&body).map_err(|error| {
         Problem(
             StatusCode::BAD_REQUEST,
@@ -374,7 +348,7 @@ async fn list_requests(
     State(state): State<ManagementState>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    authorize(&state, &headers)?;
+    authorize(&headers, &state.api_key)?;
     let requests = state.exchange.service.catenax_requests().await?;
     Ok(axum::Json(requests).into_response())
 }
@@ -385,7 +359,7 @@ async fn one_request(
     headers: HeaderMap,
     Path(request_id): Path<String>,
 ) -> Result<Response, Problem> {
-    authorize(&state, &headers)?;
+    authorize(&headers, &state.api_key)?;
     let not_found = || ServiceError::NotFound(format!("request {request_id}"));
     let id: uuid::Uuid = request_id.parse().map_err(|_| not_found())?;
     let request = state
@@ -402,7 +376,7 @@ async fn list_inbound(
     State(state): State<ManagementState>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    authorize(&state, &headers)?;
+    authorize(&headers, &state.api_key)?;
     let inbound = state.exchange.service.catenax_inbound().await?;
     Ok(axum::Json(inbound).into_response())
 }
