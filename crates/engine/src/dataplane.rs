@@ -58,12 +58,18 @@ fn inbox_key(transfer_id: &str) -> String {
     format!("inbox:{transfer_id}")
 }
 
-/// A stream that checks, before each chunk after the first, that its transfer may still be
-/// served, and ends with an error as soon as it may not: a suspension or termination stops
-/// data at once, not after the file.
+/// A stream that checks, before each chunk, that its transfer may still be served, and ends
+/// with an error as soon as it may not: a suspension or termination stops data at once, not
+/// after the file.
+///
+/// The check runs once per chunk, never while a chunk is being read: a chunk read waiting
+/// for the store must be the next thing polled, or a check queued behind it would keep the
+/// stream from ever polling the read that holds the store's turn.
 struct Guarded {
     inner: ByteStream,
     check: Pin<Box<dyn Stream<Item = bool> + Send>>,
+    /// The check for the next chunk has passed; the chunk is being read.
+    checked: bool,
     stopped: bool,
 }
 
@@ -74,17 +80,23 @@ impl Stream for Guarded {
         if self.stopped {
             return Poll::Ready(None);
         }
-        match self.check.as_mut().poll_next(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(Some(true)) | Poll::Ready(None) => {}
-            Poll::Ready(Some(false)) => {
-                self.stopped = true;
-                return Poll::Ready(Some(Err(std::io::Error::other(
-                    "the transfer was suspended or terminated",
-                ))));
+        if !self.checked {
+            match self.check.as_mut().poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(true)) | Poll::Ready(None) => self.checked = true,
+                Poll::Ready(Some(false)) => {
+                    self.stopped = true;
+                    return Poll::Ready(Some(Err(std::io::Error::other(
+                        "the transfer was suspended or terminated",
+                    ))));
+                }
             }
         }
-        self.inner.as_mut().poll_next(cx)
+        let next = self.inner.as_mut().poll_next(cx);
+        if next.is_ready() {
+            self.checked = false;
+        }
+        next
     }
 }
 
@@ -244,6 +256,7 @@ impl Connector {
         let guarded: ByteStream = Box::pin(Guarded {
             inner: data.body,
             check: Box::pin(check),
+            checked: false,
             stopped: false,
         });
         // Bytes whose digest is known before they leave are signed (stored assets).

@@ -27,7 +27,7 @@ use tsunagu_core::{
 
 pub use documents::{Document, DocumentStore, JournalEntry};
 // `LedgerRow` is defined below, next to the trait that stores it.
-pub use sql::{PostgresStore, SqliteStore};
+pub use sql::{PostgresStore, SqliteError, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -39,6 +39,8 @@ pub enum StoreError {
     Corrupt { id: String, reason: String },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[from] SqliteError),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
 }

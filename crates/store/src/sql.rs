@@ -11,13 +11,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection as _};
 use tsunagu_core::{
     Agreement, Asset, ContractDefinition, Negotiation, NegotiationState, PolicyDefinition, Role,
     Transfer,
 };
+
+mod lite;
+
+pub use lite::SqliteError;
 
 use crate::{
     Claim, Document, DocumentStore, JournalEntry, LedgerRow, Page, Pid, Result, Store, StoreError,
@@ -27,10 +30,9 @@ use crate::{
 /// The embedded default: one SQLite file in WAL mode.
 #[derive(Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
-    /// SQLite admits one writer at a time. Writers queue here, in order and without sleeping,
-    /// instead of in SQLite's busy handler, which backs off in steps of milliseconds and turns
-    /// contention into latency. Readers are not held up (WAL).
+    /// One connection, used in the calling task (see `lite`).
+    pool: lite::Pool,
+    /// The single connection already admits one writer at a time; no second queue.
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
     agreements: Arc<WrittenAgreements>,
     _checkpointer: Arc<Checkpointer>,
@@ -62,7 +64,8 @@ impl WrittenAgreements {
 }
 
 /// Folds the write-ahead log back into the database file every quarter second, without
-/// blocking writers (a passive checkpoint). Stops when the last clone of the store is dropped.
+/// blocking writers (a passive checkpoint), on a connection and a thread of its own because a
+/// checkpoint syncs the file. Stops when the last clone of the store is dropped.
 struct Checkpointer(tokio::task::JoinHandle<()>);
 
 impl Drop for Checkpointer {
@@ -72,72 +75,75 @@ impl Drop for Checkpointer {
 }
 
 impl Checkpointer {
-    fn start(pool: SqlitePool) -> Checkpointer {
-        Checkpointer(tokio::spawn(async move {
+    fn start(path: &Path) -> Result<Checkpointer> {
+        let connection = Arc::new(std::sync::Mutex::new(lite::connect(path)?));
+        Ok(Checkpointer(tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(250));
             loop {
                 tick.tick().await;
-                if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                    .execute(&pool)
-                    .await
-                {
-                    tracing::warn!(%error, "SQLite checkpoint failed");
+                let connection = connection.clone();
+                let done = tokio::task::spawn_blocking(move || {
+                    let connection = connection.lock().unwrap_or_else(|e| e.into_inner());
+                    connection.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")
+                })
+                .await;
+                match done {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => tracing::warn!(%error, "SQLite checkpoint failed"),
+                    Err(error) => tracing::warn!(%error, "SQLite checkpoint task failed"),
                 }
             }
-        }))
+        })))
     }
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies migrations.
     pub async fn open(path: &Path) -> Result<SqliteStore> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL in WAL mode loses no committed transaction on a process crash, only on
-            // power loss, and makes commits several times cheaper than FULL.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        Self::connect_with(options).await
+        Self::connect_with(SqliteConnectOptions::new().filename(path)).await
     }
 
     /// Opens a database from a `sqlite:` URL (for `database_url` in the configuration).
     pub async fn open_url(url: &str) -> Result<SqliteStore> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10));
-        Self::connect_with(options).await
+        Self::connect_with(SqliteConnectOptions::from_str(url)?).await
     }
 
     async fn connect_with(options: SqliteConnectOptions) -> Result<SqliteStore> {
-        // Every write by one connection empties the page caches of the others; memory-mapped
-        // reads make refilling them a page-table walk instead of a read system call.
-        let options = options
-            .pragma("mmap_size", "268435456")
-            // Checkpoints run in the background (see `Checkpointer`), not inside whichever
-            // commit happens to cross the threshold: a checkpoint syncs the database file, and
-            // doing that while holding the write lock stalls every writer behind it.
-            .pragma("wal_autocheckpoint", "0");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .min_connections(1)
-            .connect_with(options)
+        let path = options.get_filename().to_owned();
+        if path.as_os_str().is_empty() || path == Path::new(":memory:") {
+            return Err(StoreError::Sqlite(lite::SqliteError::Column {
+                column: "database_url".into(),
+                problem: "an in-memory SQLite database cannot be used; name a file",
+            }));
+        }
+        // Migrations keep running through sqlx, on a connection of their own, so that a
+        // database made by an earlier tsunagu carries on from the migrations it records.
+        let mut migrator = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .connect()
             .await?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        sqlx::migrate!("migrations/sqlite")
+            .run(&mut migrator)
+            .await?;
+        migrator.close().await?;
+        let connection = lite::connect(&path)?;
         Ok(SqliteStore {
-            _checkpointer: Arc::new(Checkpointer::start(pool.clone())),
-            pool,
-            writer: Some(Arc::new(tokio::sync::Mutex::new(()))),
+            _checkpointer: Arc::new(Checkpointer::start(&path)?),
+            pool: lite::Pool::new(connection),
+            writer: None,
             agreements: Arc::default(),
         })
     }
 
     fn sql(query: &'static str) -> Cow<'static, str> {
         Cow::Owned(query.replace('$', "?"))
+    }
+
+    fn query(sql: &str) -> lite::Query<'_> {
+        lite::query(sql)
     }
 
     /// The `n`-th bind placeholder, for statements built at run time.
@@ -178,6 +184,10 @@ impl PostgresStore {
     }
 
     /// The `n`-th bind placeholder, for statements built at run time.
+    fn query(sql: &str) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        sqlx::query(sql)
+    }
+
     fn placeholder(n: usize) -> String {
         format!("${n}")
     }
@@ -205,8 +215,25 @@ fn limit(page: Page) -> i64 {
     i64::from(page.limit.min(i32::MAX as u32))
 }
 
-fn is_unique_violation(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+/// Whether an insert failed on a key already taken, for either backend's error.
+trait UniqueViolation {
+    fn is_unique_violation(&self) -> bool;
+}
+
+impl UniqueViolation for sqlx::Error {
+    fn is_unique_violation(&self) -> bool {
+        matches!(self, sqlx::Error::Database(db) if db.is_unique_violation())
+    }
+}
+
+impl UniqueViolation for lite::SqliteError {
+    fn is_unique_violation(&self) -> bool {
+        lite::SqliteError::is_unique_violation(self)
+    }
+}
+
+fn is_unique_violation(error: &impl UniqueViolation) -> bool {
+    error.is_unique_violation()
 }
 
 macro_rules! simple_table {
@@ -218,7 +245,7 @@ macro_rules! simple_table {
                 $table,
                 " (id, created_at, body) VALUES ($1, $2, $3)"
             ));
-            sqlx::query(&sql)
+            Self::query(&sql)
                 .bind(&record.id)
                 .bind(record.created_at_ms)
                 .bind(encode(record))
@@ -237,7 +264,7 @@ macro_rules! simple_table {
         async fn $replace(&self, record: &$ty) -> Result<bool> {
             let _writer = self.lock_writes().await;
             let sql = Self::sql(concat!("UPDATE ", $table, " SET body = $2 WHERE id = $1"));
-            let done = sqlx::query(&sql)
+            let done = Self::query(&sql)
                 .bind(&record.id)
                 .bind(encode(record))
                 .execute(&self.pool)
@@ -247,7 +274,7 @@ macro_rules! simple_table {
 
         async fn $get(&self, id: &str) -> Result<Option<$ty>> {
             let sql = Self::sql(concat!("SELECT body FROM ", $table, " WHERE id = $1"));
-            let row = sqlx::query(&sql)
+            let row = Self::query(&sql)
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -261,7 +288,7 @@ macro_rules! simple_table {
                 $table,
                 " ORDER BY created_at, id LIMIT $1 OFFSET $2"
             ));
-            let rows = sqlx::query(&sql)
+            let rows = Self::query(&sql)
                 .bind(limit(page))
                 .bind(i64::from(page.offset))
                 .fetch_all(&self.pool)
@@ -274,7 +301,7 @@ macro_rules! simple_table {
         async fn $delete(&self, id: &str) -> Result<bool> {
             let _writer = self.lock_writes().await;
             let sql = Self::sql(concat!("DELETE FROM ", $table, " WHERE id = $1"));
-            let done = sqlx::query(&sql).bind(id).execute(&self.pool).await?;
+            let done = Self::query(&sql).bind(id).execute(&self.pool).await?;
             Ok(done.rows_affected() == 1)
         }
     };
@@ -311,7 +338,7 @@ macro_rules! store_impl {
                         "UPDATE negotiations SET provider_pid = $2, consumer_pid = $3, state = $4, pending = $5, not_before = $6, updated_at = $7, body = $8, version = version + 1, lease_owner = CASE WHEN lease_until IS NULL OR lease_until < $10 THEN $11 ELSE lease_owner END, lease_until = CASE WHEN lease_until IS NULL OR lease_until < $10 THEN $12 ELSE lease_until END WHERE id = $1 AND version = $9 RETURNING lease_owner",
                     ),
                 };
-                let query = sqlx::query(&sql)
+                let query = Self::query(&sql)
                     .bind(&negotiation.id)
                     .bind(&negotiation.provider_pid)
                     .bind(&negotiation.consumer_pid)
@@ -369,7 +396,7 @@ macro_rules! store_impl {
                 let sql = Self::sql(
                     "INSERT INTO negotiations (id, role, provider_pid, consumer_pid, counter_party_id, state, pending, not_before, version, created_at, updated_at, body, lease_owner, lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $11, $12, $13)",
                 );
-                let query = sqlx::query(&sql)
+                let query = Self::query(&sql)
                     .bind(&negotiation.id)
                     .bind(negotiation.role.as_str())
                     .bind(&negotiation.provider_pid)
@@ -383,7 +410,7 @@ macro_rules! store_impl {
                     .bind(encode(negotiation))
                     .bind(claim.map(|c| c.owner))
                     .bind(claim.map(|c| c.now_ms + c.lease_ms));
-                let duplicate = |e: sqlx::Error| {
+                let duplicate = |e: <$store as StorePool>::Error| {
                     if is_unique_violation(&e) {
                         StoreError::Duplicate(negotiation.id.clone())
                     } else {
@@ -409,14 +436,14 @@ macro_rules! store_impl {
             }
 
             async fn insert_agreement(
-                tx: &mut sqlx::Transaction<'_, <$store as StorePool>::Db>,
+                tx: &mut <$store as StorePool>::Tx<'_>,
                 agreement: &Agreement,
                 body: &str,
             ) -> Result<()> {
                 let sql = Self::sql(
                     "INSERT INTO agreements (id, negotiation_id, dataset_id, provider_id, consumer_id, signed_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET body = excluded.body WHERE agreements.body <> excluded.body",
                 );
-                sqlx::query(&sql)
+                Self::query(&sql)
                     .bind(&agreement.id)
                     .bind(&agreement.negotiation_id)
                     .bind(&agreement.dataset_id)
@@ -442,7 +469,7 @@ macro_rules! store_impl {
                         "UPDATE transfers SET provider_pid = $2, consumer_pid = $3, token_sha256 = $4, state = $5, pending = $6, not_before = $7, updated_at = $8, body = $9, version = version + 1, lease_owner = CASE WHEN lease_until IS NULL OR lease_until < $11 THEN $12 ELSE lease_owner END, lease_until = CASE WHEN lease_until IS NULL OR lease_until < $11 THEN $13 ELSE lease_until END WHERE id = $1 AND version = $10 RETURNING lease_owner",
                     ),
                 };
-                let query = sqlx::query(&sql)
+                let query = Self::query(&sql)
                     .bind(&transfer.id)
                     .bind(&transfer.provider_pid)
                     .bind(&transfer.consumer_pid)
@@ -513,7 +540,7 @@ macro_rules! store_impl {
                 let sql = Self::sql(
                     "INSERT INTO asset_chunks (asset_id, seq, bytes) VALUES ($1, $2, $3) ON CONFLICT (asset_id, seq) DO UPDATE SET bytes = excluded.bytes",
                 );
-                sqlx::query(&sql)
+                Self::query(&sql)
                     .bind(asset_id)
                     .bind(i64::from(seq))
                     .bind(bytes)
@@ -524,7 +551,7 @@ macro_rules! store_impl {
 
             async fn asset_chunk(&self, asset_id: &str, seq: u32) -> Result<Option<Vec<u8>>> {
                 let sql = Self::sql("SELECT bytes FROM asset_chunks WHERE asset_id = $1 AND seq = $2");
-                let row = sqlx::query(&sql)
+                let row = Self::query(&sql)
                     .bind(asset_id)
                     .bind(i64::from(seq))
                     .fetch_optional(&self.pool)
@@ -535,7 +562,7 @@ macro_rules! store_impl {
             async fn delete_asset_chunks(&self, asset_id: &str) -> Result<()> {
                 let _writer = self.lock_writes().await;
                 let sql = Self::sql("DELETE FROM asset_chunks WHERE asset_id = $1");
-                sqlx::query(&sql).bind(asset_id).execute(&self.pool).await?;
+                Self::query(&sql).bind(asset_id).execute(&self.pool).await?;
                 Ok(())
             }
 
@@ -591,7 +618,7 @@ macro_rules! store_impl {
 
             async fn negotiation(&self, id: &str) -> Result<Option<Negotiation>> {
                 let sql = Self::sql("SELECT id, version, body FROM negotiations WHERE id = $1");
-                let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+                let row = Self::query(&sql).bind(id).fetch_optional(&self.pool).await?;
                 row.as_ref().map(Self::negotiation_row).transpose()
             }
 
@@ -609,7 +636,7 @@ macro_rules! store_impl {
                         "SELECT id, version, body FROM negotiations WHERE consumer_pid = $1 AND role = $2",
                     ),
                 };
-                let row = sqlx::query(&sql)
+                let row = Self::query(&sql)
                     .bind(pid)
                     .bind(role.as_str())
                     .fetch_optional(&self.pool)
@@ -621,7 +648,7 @@ macro_rules! store_impl {
                 let sql = Self::sql(
                     "SELECT id, version, body FROM negotiations ORDER BY created_at, id LIMIT $1 OFFSET $2",
                 );
-                let rows = sqlx::query(&sql)
+                let rows = Self::query(&sql)
                     .bind(limit(page))
                     .bind(i64::from(page.offset))
                     .fetch_all(&self.pool)
@@ -652,7 +679,7 @@ macro_rules! store_impl {
                     p4 = Self::sql("$4"),
                     lock = Self::LOCK_CLAUSE,
                 );
-                let rows = sqlx::query(&sql)
+                let rows = Self::query(&sql)
                     .bind(claim.owner)
                     .bind(claim.now_ms + claim.lease_ms)
                     .bind(claim.now_ms)
@@ -664,7 +691,7 @@ macro_rules! store_impl {
 
             async fn agreement(&self, id: &str) -> Result<Option<Agreement>> {
                 let sql = Self::sql("SELECT body FROM agreements WHERE id = $1");
-                let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+                let row = Self::query(&sql).bind(id).fetch_optional(&self.pool).await?;
                 row.map(|row| decode(id, row.try_get::<&str, _>("body")?))
                     .transpose()
             }
@@ -673,7 +700,7 @@ macro_rules! store_impl {
                 let sql = Self::sql(
                     "SELECT id, body FROM agreements ORDER BY signed_at, id LIMIT $1 OFFSET $2",
                 );
-                let rows = sqlx::query(&sql)
+                let rows = Self::query(&sql)
                     .bind(limit(page))
                     .bind(i64::from(page.offset))
                     .fetch_all(&self.pool)
@@ -688,7 +715,7 @@ macro_rules! store_impl {
                 let sql = Self::sql(
                     "INSERT INTO transfers (id, role, provider_pid, consumer_pid, counter_party_id, agreement_id, token_sha256, state, pending, not_before, version, created_at, updated_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13) ON CONFLICT DO NOTHING",
                 );
-                let done = sqlx::query(&sql)
+                let done = Self::query(&sql)
                     .bind(&transfer.id)
                     .bind(transfer.role.as_str())
                     .bind(&transfer.provider_pid)
@@ -713,7 +740,7 @@ macro_rules! store_impl {
                         let sql = Self::sql(
                             "SELECT id, version, body FROM transfers WHERE role = 'provider' AND counter_party_id = $1 AND consumer_pid = $2",
                         );
-                        let row = sqlx::query(&sql)
+                        let row = Self::query(&sql)
                             .bind(&transfer.counter_party_id)
                             .bind(consumer_pid)
                             .fetch_optional(&self.pool)
@@ -728,7 +755,7 @@ macro_rules! store_impl {
 
             async fn transfer(&self, id: &str) -> Result<Option<Transfer>> {
                 let sql = Self::sql("SELECT id, version, body FROM transfers WHERE id = $1");
-                let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+                let row = Self::query(&sql).bind(id).fetch_optional(&self.pool).await?;
                 row.as_ref().map(Self::transfer_row).transpose()
             }
 
@@ -746,7 +773,7 @@ macro_rules! store_impl {
                         "SELECT id, version, body FROM transfers WHERE consumer_pid = $1 AND role = $2",
                     ),
                 };
-                let row = sqlx::query(&sql)
+                let row = Self::query(&sql)
                     .bind(pid)
                     .bind(role.as_str())
                     .fetch_optional(&self.pool)
@@ -756,7 +783,7 @@ macro_rules! store_impl {
 
             async fn transfer_by_token(&self, token_sha256: &str) -> Result<Option<Transfer>> {
                 let sql = Self::sql("SELECT id, version, body FROM transfers WHERE token_sha256 = $1");
-                let row = sqlx::query(&sql)
+                let row = Self::query(&sql)
                     .bind(token_sha256)
                     .fetch_optional(&self.pool)
                     .await?;
@@ -767,7 +794,7 @@ macro_rules! store_impl {
                 let sql = Self::sql(
                     "SELECT id, version, body FROM transfers ORDER BY created_at, id LIMIT $1 OFFSET $2",
                 );
-                let rows = sqlx::query(&sql)
+                let rows = Self::query(&sql)
                     .bind(limit(page))
                     .bind(i64::from(page.offset))
                     .fetch_all(&self.pool)
@@ -779,7 +806,7 @@ macro_rules! store_impl {
                 let sql = Self::sql(
                     "SELECT id, version, body FROM transfers WHERE agreement_id = $1 ORDER BY created_at, id",
                 );
-                let rows = sqlx::query(&sql)
+                let rows = Self::query(&sql)
                     .bind(agreement_id)
                     .fetch_all(&self.pool)
                     .await?;
@@ -829,7 +856,7 @@ macro_rules! store_impl {
                         "INSERT INTO ledger (idx, at, entry, leaf_hash) VALUES {}",
                         values.join(", ")
                     );
-                    let mut query = sqlx::query(&sql);
+                    let mut query = Self::query(&sql);
                     for (offset, row) in chunk.iter().enumerate() {
                         query = query
                             .bind((chunk_first + offset as u64) as i64)
@@ -847,7 +874,7 @@ macro_rules! store_impl {
                 }
                 if let Some(note) = checkpoint {
                     let sql = Self::sql("INSERT INTO ledger_checkpoints (size, at, note) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING");
-                    sqlx::query(&sql)
+                    Self::query(&sql)
                         .bind((first + rows.len() as u64) as i64)
                         .bind(rows[rows.len() - 1].at_ms)
                         .bind(note)
@@ -860,7 +887,7 @@ macro_rules! store_impl {
 
             async fn ledger_rows(&self, from: u64, limit: u32) -> Result<Vec<(u64, LedgerRow)>> {
                 let sql = Self::sql("SELECT idx, at, entry, leaf_hash FROM ledger WHERE idx >= $1 ORDER BY idx LIMIT $2");
-                let rows = sqlx::query(&sql)
+                let rows = Self::query(&sql)
                     .bind(from as i64)
                     .bind(i64::from(limit.min(i32::MAX as u32)))
                     .fetch_all(&self.pool)
@@ -883,7 +910,7 @@ macro_rules! store_impl {
             async fn put_ledger_checkpoint(&self, size: u64, at_ms: i64, note: &str) -> Result<()> {
                 let _writer = self.lock_writes().await;
                 let sql = Self::sql("INSERT INTO ledger_checkpoints (size, at, note) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING");
-                sqlx::query(&sql)
+                Self::query(&sql)
                     .bind(size as i64)
                     .bind(at_ms)
                     .bind(note)
@@ -894,7 +921,7 @@ macro_rules! store_impl {
 
             async fn latest_ledger_checkpoint(&self) -> Result<Option<(u64, String)>> {
                 let sql = Self::sql("SELECT size, note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1");
-                let row = sqlx::query(&sql).fetch_optional(&self.pool).await?;
+                let row = Self::query(&sql).fetch_optional(&self.pool).await?;
                 row.map(|row| {
                     let size: i64 = row.try_get("size")?;
                     Ok((size as u64, row.try_get("note")?))
@@ -912,7 +939,7 @@ macro_rules! store_impl {
                     p4 = Self::sql("$4"),
                     lock = Self::LOCK_CLAUSE,
                 );
-                let rows = sqlx::query(&sql)
+                let rows = Self::query(&sql)
                     .bind(claim.owner)
                     .bind(claim.now_ms + claim.lease_ms)
                     .bind(claim.now_ms)
@@ -943,17 +970,20 @@ enum Lease<'a> {
 /// Names the row type of each backend so the shared macro body can refer to it.
 trait StorePool {
     type Row;
-    type Db: sqlx::Database;
+    type Tx<'c>;
+    type Error;
 }
 
 impl StorePool for SqliteStore {
-    type Row = sqlx::sqlite::SqliteRow;
-    type Db = sqlx::Sqlite;
+    type Row = lite::Row;
+    type Error = lite::SqliteError;
+    type Tx<'c> = lite::Transaction;
 }
 
 impl StorePool for PostgresStore {
     type Row = sqlx::postgres::PgRow;
-    type Db = sqlx::Postgres;
+    type Error = sqlx::Error;
+    type Tx<'c> = sqlx::Transaction<'c, sqlx::Postgres>;
 }
 
 store_impl!(SqliteStore, "sqlite");
@@ -991,7 +1021,7 @@ macro_rules! documents_impl {
                 let sql = Self::sql(
                     "INSERT INTO documents (collection, id, lookup, version, created_at, updated_at, body) VALUES ($1, $2, $3, 1, $4, $4, $5)",
                 );
-                sqlx::query(&sql)
+                Self::query(&sql)
                     .bind(collection)
                     .bind(id)
                     .bind(lookup)
@@ -1011,7 +1041,7 @@ macro_rules! documents_impl {
 
             async fn document(&self, collection: &str, id: &str) -> Result<Option<Document>> {
                 let sql = Self::sql("SELECT * FROM documents WHERE collection = $1 AND id = $2");
-                let row = sqlx::query(&sql)
+                let row = Self::query(&sql)
                     .bind(collection)
                     .bind(id)
                     .fetch_optional(&self.pool)
@@ -1027,7 +1057,7 @@ macro_rules! documents_impl {
                 let sql = Self::sql(
                     "SELECT * FROM documents WHERE collection = $1 AND lookup = $2 ORDER BY created_at, id",
                 );
-                let rows = sqlx::query(&sql)
+                let rows = Self::query(&sql)
                     .bind(collection)
                     .bind(lookup)
                     .fetch_all(&self.pool)
@@ -1039,7 +1069,7 @@ macro_rules! documents_impl {
                 let sql = Self::sql(
                     "SELECT * FROM documents WHERE collection = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3",
                 );
-                let rows = sqlx::query(&sql)
+                let rows = Self::query(&sql)
                     .bind(collection)
                     .bind(limit(page))
                     .bind(i64::from(page.offset))
@@ -1061,7 +1091,7 @@ macro_rules! documents_impl {
                 let sql = Self::sql(
                     "UPDATE documents SET lookup = $3, body = $4, updated_at = $5, version = version + 1 WHERE collection = $1 AND id = $2 AND version = $6",
                 );
-                let done = sqlx::query(&sql)
+                let done = Self::query(&sql)
                     .bind(collection)
                     .bind(id)
                     .bind(lookup)
@@ -1080,7 +1110,7 @@ macro_rules! documents_impl {
             async fn delete_document(&self, collection: &str, id: &str) -> Result<bool> {
                 let _writer = self.lock_writes().await;
                 let sql = Self::sql("DELETE FROM documents WHERE collection = $1 AND id = $2");
-                let done = sqlx::query(&sql)
+                let done = Self::query(&sql)
                     .bind(collection)
                     .bind(id)
                     .execute(&self.pool)
@@ -1098,7 +1128,7 @@ macro_rules! documents_impl {
                 let sql = Self::sql(
                     "INSERT INTO journal (stream, at, body) VALUES ($1, $2, $3) RETURNING seq",
                 );
-                let row = sqlx::query(&sql)
+                let row = Self::query(&sql)
                     .bind(stream)
                     .bind(now_ms)
                     .bind(encode(body))
@@ -1116,7 +1146,7 @@ macro_rules! documents_impl {
                 let sql = Self::sql(
                     "SELECT seq, at, body FROM journal WHERE stream = $1 AND seq > $2 ORDER BY seq LIMIT $3",
                 );
-                let rows = sqlx::query(&sql)
+                let rows = Self::query(&sql)
                     .bind(stream)
                     .bind(after)
                     .bind(i64::from(limit.min(i32::MAX as u32)))
