@@ -35,7 +35,7 @@ pub struct SqliteStore {
     /// The single connection already admits one writer at a time; no second queue.
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
     agreements: Arc<WrittenAgreements>,
-    _checkpointer: Arc<Checkpointer>,
+    _checkpointer: Arc<lite::Checkpointer>,
 }
 
 /// The body of each agreement a store wrote last, by agreement id, so that a negotiation
@@ -60,40 +60,6 @@ impl WrittenAgreements {
             written.clear();
         }
         written.insert(id.to_owned(), body);
-    }
-}
-
-/// Folds the write-ahead log back into the database file every quarter second, without
-/// blocking writers (a passive checkpoint), on a connection and a thread of its own because a
-/// checkpoint syncs the file. Stops when the last clone of the store is dropped.
-struct Checkpointer(tokio::task::JoinHandle<()>);
-
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-impl Checkpointer {
-    fn start(path: &Path) -> Result<Checkpointer> {
-        let connection = Arc::new(std::sync::Mutex::new(lite::connect(path)?));
-        Ok(Checkpointer(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(250));
-            loop {
-                tick.tick().await;
-                let connection = connection.clone();
-                let done = tokio::task::spawn_blocking(move || {
-                    let connection = connection.lock().unwrap_or_else(|e| e.into_inner());
-                    connection.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")
-                })
-                .await;
-                match done {
-                    Ok(Ok(())) => {}
-                    Ok(Err(error)) => tracing::warn!(%error, "SQLite checkpoint failed"),
-                    Err(error) => tracing::warn!(%error, "SQLite checkpoint task failed"),
-                }
-            }
-        })))
     }
 }
 
@@ -129,10 +95,10 @@ impl SqliteStore {
             .run(&mut migrator)
             .await?;
         migrator.close().await?;
-        let connection = lite::connect(&path)?;
+        let pool = lite::Pool::new(lite::connect(&path)?);
         Ok(SqliteStore {
-            _checkpointer: Arc::new(Checkpointer::start(&path)?),
-            pool: lite::Pool::new(connection),
+            _checkpointer: Arc::new(lite::Checkpointer::start(&path, pool.clone())?),
+            pool,
             writer: None,
             agreements: Arc::default(),
         })
