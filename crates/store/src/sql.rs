@@ -594,17 +594,9 @@ macro_rules! store_impl {
                 which: Pid,
                 pid: &str,
             ) -> Result<Option<Negotiation>> {
-                let sql = match which {
-                    Pid::Provider => Self::sql(
-                        "SELECT id, version, body FROM negotiations WHERE provider_pid = $1 AND role = $2",
-                    ),
-                    Pid::Consumer => Self::sql(
-                        "SELECT id, version, body FROM negotiations WHERE consumer_pid = $1 AND role = $2",
-                    ),
-                };
+                let sql = Self::sql(negotiation_by_pid_sql(which, role));
                 let row = Self::query(&sql)
                     .bind(pid)
-                    .bind(role.as_str())
                     .fetch_optional(&self.pool)
                     .await?;
                 row.as_ref().map(Self::negotiation_row).transpose()
@@ -731,17 +723,9 @@ macro_rules! store_impl {
                 which: Pid,
                 pid: &str,
             ) -> Result<Option<Transfer>> {
-                let sql = match which {
-                    Pid::Provider => Self::sql(
-                        "SELECT id, version, body FROM transfers WHERE provider_pid = $1 AND role = $2",
-                    ),
-                    Pid::Consumer => Self::sql(
-                        "SELECT id, version, body FROM transfers WHERE consumer_pid = $1 AND role = $2",
-                    ),
-                };
+                let sql = Self::sql(transfer_by_pid_sql(which, role));
                 let row = Self::query(&sql)
                     .bind(pid)
-                    .bind(role.as_str())
                     .fetch_optional(&self.pool)
                     .await?;
                 row.as_ref().map(Self::transfer_row).transpose()
@@ -916,6 +900,46 @@ macro_rules! store_impl {
             }
         }
     };
+}
+
+/// The statement that finds a process of one role in `negotiations` by one of its process ids.
+///
+/// The role is written into the statement, not bound: a bound value compared with the
+/// partial unique index's `role = 'provider'` makes SQLite prepare the statement anew on
+/// every run (4 % of the connector's CPU under `tsunagu bench dsp`).
+fn negotiation_by_pid_sql(which: Pid, role: Role) -> &'static str {
+    match (which, role) {
+        (Pid::Provider, Role::Provider) => {
+            "SELECT id, version, body FROM negotiations WHERE provider_pid = $1 AND role = 'provider'"
+        }
+        (Pid::Provider, Role::Consumer) => {
+            "SELECT id, version, body FROM negotiations WHERE provider_pid = $1 AND role = 'consumer'"
+        }
+        (Pid::Consumer, Role::Provider) => {
+            "SELECT id, version, body FROM negotiations WHERE consumer_pid = $1 AND role = 'provider'"
+        }
+        (Pid::Consumer, Role::Consumer) => {
+            "SELECT id, version, body FROM negotiations WHERE consumer_pid = $1 AND role = 'consumer'"
+        }
+    }
+}
+
+/// The statement that finds a process of one role in `transfers` by one of its process ids.
+fn transfer_by_pid_sql(which: Pid, role: Role) -> &'static str {
+    match (which, role) {
+        (Pid::Provider, Role::Provider) => {
+            "SELECT id, version, body FROM transfers WHERE provider_pid = $1 AND role = 'provider'"
+        }
+        (Pid::Provider, Role::Consumer) => {
+            "SELECT id, version, body FROM transfers WHERE provider_pid = $1 AND role = 'consumer'"
+        }
+        (Pid::Consumer, Role::Provider) => {
+            "SELECT id, version, body FROM transfers WHERE consumer_pid = $1 AND role = 'provider'"
+        }
+        (Pid::Consumer, Role::Consumer) => {
+            "SELECT id, version, body FROM transfers WHERE consumer_pid = $1 AND role = 'consumer'"
+        }
+    }
 }
 
 /// What a write does to the row's lease.
@@ -1135,3 +1159,46 @@ macro_rules! documents_impl {
 
 documents_impl!(SqliteStore);
 documents_impl!(PostgresStore);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+
+    /// Looking a negotiation up by process id must run its prepared statement again, not
+    /// prepare it anew each time (which a bound role compared with a partial index's
+    /// `role = 'provider'` made SQLite do).
+    #[tokio::test]
+    async fn lookups_by_process_id_keep_their_prepared_statement() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("store.sqlite"))
+            .await
+            .unwrap();
+        let mut negotiation = Negotiation::start_as_consumer(tsunagu_core::NewNegotiation {
+            id: "n-1".into(),
+            counter_party_id: "did:web:provider.example".into(),
+            counter_party_address: "http://127.0.0.1:9/dsp".into(),
+            dataset_id: "asset-1".into(),
+            offer: serde_json::json!({"@id": "offer-1", "@type": "Offer", "target": "asset-1"}),
+            now_ms: 1,
+        });
+        store.insert_negotiation(&mut negotiation).await.unwrap();
+        let pid = negotiation.consumer_pid.clone().unwrap();
+        for _ in 0..3 {
+            let found = store
+                .negotiation_by_pid(Role::Consumer, crate::Pid::Consumer, &pid)
+                .await
+                .unwrap();
+            assert_eq!(found.map(|n| n.id).as_deref(), Some("n-1"));
+        }
+        let reprepared = store
+            .pool
+            .statement_status(
+                &SqliteStore::sql(negotiation_by_pid_sql(crate::Pid::Consumer, Role::Consumer)),
+                rusqlite::StatementStatus::RePrepare,
+            )
+            .await
+            .unwrap();
+        assert_eq!(reprepared, 0);
+    }
+}

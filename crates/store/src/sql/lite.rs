@@ -91,11 +91,23 @@ impl Pool {
         Pool(Arc::new(tokio::sync::Mutex::new(Connection(connection))))
     }
 
+    /// A counter of the cached prepared statement for `sql`.
+    #[cfg(test)]
+    pub(super) async fn statement_status(
+        &self,
+        sql: &str,
+        status: rusqlite::StatementStatus,
+    ) -> Result<i32> {
+        let connection = self.0.lock().await;
+        let statement = connection.0.prepare_cached(sql)?;
+        Ok(statement.get_status(status))
+    }
+
     /// Starts a write transaction. It takes SQLite's write lock at once (`IMMEDIATE`), so
     /// that it cannot fail half-way for want of it, and rolls back when dropped uncommitted.
     pub(super) async fn begin(&self) -> Result<Transaction> {
         let guard = self.0.clone().lock_owned().await;
-        guard.0.execute_batch("BEGIN IMMEDIATE")?;
+        run_cached(&guard.0, "BEGIN IMMEDIATE")?;
         Ok(Transaction { guard, open: true })
     }
 }
@@ -179,6 +191,14 @@ impl Checkpointer {
     }
 }
 
+/// Runs a statement without parameters or rows from the statement cache: `BEGIN`, `COMMIT`
+/// and `ROLLBACK` run several times per negotiation, and parsing them each time showed in
+/// profiles.
+fn run_cached(connection: &rusqlite::Connection, sql: &str) -> Result<()> {
+    connection.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
 /// The connection, as a transaction lends it to the statements run in it.
 pub(super) struct Connection(rusqlite::Connection);
 
@@ -190,7 +210,7 @@ pub(super) struct Transaction {
 
 impl Transaction {
     pub(super) async fn commit(mut self) -> Result<()> {
-        self.guard.0.execute_batch("COMMIT")?;
+        run_cached(&self.guard.0, "COMMIT")?;
         self.open = false;
         Ok(())
     }
@@ -214,7 +234,7 @@ impl Drop for Transaction {
         if self.open {
             // Nothing to do about a failed rollback: SQLite rolls back on its own when it
             // cannot, and the connection stays usable.
-            let _ = self.guard.0.execute_batch("ROLLBACK");
+            let _ = run_cached(&self.guard.0, "ROLLBACK");
         }
     }
 }
