@@ -18,6 +18,7 @@ pub async fn run_all(store: &dyn Store) {
     a_write_can_take_a_free_lease(store).await;
     transfers_are_idempotent_on_consumer_pid(store).await;
     transfers_by_token_and_pid(store).await;
+    ids_written_by_any_write_are_found(store).await;
 }
 
 fn negotiation(id: &str, now: i64) -> Negotiation {
@@ -409,6 +410,20 @@ async fn a_write_can_take_a_free_lease(store: &dyn Store) {
             .unwrap(),
         "an expired lease is"
     );
+    assert!(
+        store
+            .update_negotiation_and_lease(&mut negotiation, claim("direct-c", 7_400))
+            .await
+            .unwrap(),
+        "its holder renews a live lease"
+    );
+    assert!(
+        !store
+            .update_negotiation_and_lease(&mut negotiation, claim("direct-e", 7_600))
+            .await
+            .unwrap(),
+        "a renewed lease runs from its renewal"
+    );
     let stale = &mut store.negotiation("direct-1").await.unwrap().unwrap();
     stale.version -= 1;
     assert!(matches!(
@@ -436,6 +451,82 @@ async fn a_write_can_take_a_free_lease(store: &dyn Store) {
             .unwrap()
     );
     store.finish_transfer_work(&mut transfer).await.unwrap();
+}
+
+/// Every kind of write stores a process id learnt since the last one (the backends leave the
+/// id columns out of writes that do not change them), and a stale write is refused whatever
+/// it changes.
+async fn ids_written_by_any_write_are_found(store: &dyn Store) {
+    let claim = Claim {
+        owner: "learner",
+        now_ms: 1_000,
+        lease_ms: 500,
+        limit: 1,
+    };
+    for write in ["update", "lease", "finish"] {
+        let id = format!("learn-{write}");
+        let mut negotiation = negotiation(&id, 100);
+        store.insert_negotiation(&mut negotiation).await.unwrap();
+        let stale = negotiation.clone();
+        let pid = format!("provider-of-{id}");
+        negotiation.provider_pid = Some(pid.clone());
+        match write {
+            "update" => store.update_negotiation(&mut negotiation).await.unwrap(),
+            "lease" => assert!(
+                store
+                    .update_negotiation_and_lease(&mut negotiation, claim)
+                    .await
+                    .unwrap()
+            ),
+            _ => store
+                .finish_negotiation_work(&mut negotiation)
+                .await
+                .unwrap(),
+        }
+        let found = |pid: String| async move {
+            store
+                .negotiation_by_pid(Role::Consumer, Pid::Provider, &pid)
+                .await
+                .unwrap()
+        };
+        assert_eq!(
+            found(pid.clone()).await.map(|n| n.version),
+            Some(negotiation.version),
+            "a provider id learnt by a {write} is found"
+        );
+        // A later write that keeps the ids leaves them found.
+        negotiation.updated_at_ms += 1;
+        store.update_negotiation(&mut negotiation).await.unwrap();
+        assert_eq!(
+            found(pid.clone()).await.map(|n| n.version),
+            Some(negotiation.version)
+        );
+        // A stale copy is refused, also when it would change an id.
+        let mut stale = stale;
+        stale.provider_pid = Some(format!("other-{pid}"));
+        assert!(matches!(
+            store.update_negotiation(&mut stale).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(found(format!("other-{pid}")).await.is_none());
+    }
+
+    let mut transfer = provider_transfer("learn-t", "learn-t-consumer", "did:web:consumer-l");
+    store.insert_transfer(&mut transfer).await.unwrap();
+    for token in ["first-token", "second-token"] {
+        transfer.token_sha256 = Some(token.into());
+        store.update_transfer(&mut transfer).await.unwrap();
+        let found = store.transfer_by_token(token).await.unwrap();
+        assert_eq!(found.map(|t| t.version), Some(transfer.version));
+    }
+    assert!(
+        store
+            .transfer_by_token("first-token")
+            .await
+            .unwrap()
+            .is_none(),
+        "a replaced token no longer finds the transfer"
+    );
 }
 
 /// The document and journal suite (`DocumentStore`), run against every backend.

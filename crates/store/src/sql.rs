@@ -104,8 +104,8 @@ impl SqliteStore {
         })
     }
 
-    fn sql(query: &'static str) -> Cow<'static, str> {
-        Cow::Owned(query.replace('$', "?"))
+    fn sql(query: impl Into<Cow<'static, str>>) -> Cow<'static, str> {
+        Cow::Owned(query.into().replace('$', "?"))
     }
 
     fn query(sql: &str) -> lite::Query<'_> {
@@ -120,6 +120,9 @@ impl SqliteStore {
     /// The one place where the PostgreSQL form of a lease claim differs: SQLite has a single
     /// writer, so the sub-select cannot race and needs no row locks.
     const LOCK_CLAUSE: &'static str = "";
+
+    /// Equality under which NULL equals NULL.
+    const SAME_AS: &'static str = " IS ";
 }
 
 /// PostgreSQL, for companies that run several replicas on one database.
@@ -145,8 +148,8 @@ impl PostgresStore {
         })
     }
 
-    fn sql(query: &'static str) -> Cow<'static, str> {
-        Cow::Borrowed(query)
+    fn sql(query: impl Into<Cow<'static, str>>) -> Cow<'static, str> {
+        query.into()
     }
 
     /// The `n`-th bind placeholder, for statements built at run time.
@@ -160,6 +163,9 @@ impl PostgresStore {
 
     /// Replicas claim concurrently; SKIP LOCKED lets each take different rows without waiting.
     const LOCK_CLAUSE: &'static str = " FOR UPDATE SKIP LOCKED";
+
+    /// Equality under which NULL equals NULL.
+    const SAME_AS: &'static str = " IS NOT DISTINCT FROM ";
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> String {
@@ -293,31 +299,6 @@ macro_rules! store_impl {
                 lease: Lease<'_>,
             ) -> Result<bool> {
                 let _writer = self.lock_writes().await;
-                let sql = match lease {
-                    Lease::Release => Self::sql(
-                        "UPDATE negotiations SET provider_pid = $2, consumer_pid = $3, state = $4, pending = $5, not_before = $6, updated_at = $7, body = $8, version = version + 1, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND version = $9 RETURNING lease_owner",
-                    ),
-                    Lease::Keep => Self::sql(
-                        "UPDATE negotiations SET provider_pid = $2, consumer_pid = $3, state = $4, pending = $5, not_before = $6, updated_at = $7, body = $8, version = version + 1 WHERE id = $1 AND version = $9 RETURNING lease_owner",
-                    ),
-                    Lease::Take { .. } => Self::sql(
-                        "UPDATE negotiations SET provider_pid = $2, consumer_pid = $3, state = $4, pending = $5, not_before = $6, updated_at = $7, body = $8, version = version + 1, lease_owner = CASE WHEN lease_until IS NULL OR lease_until < $10 THEN $11 ELSE lease_owner END, lease_until = CASE WHEN lease_until IS NULL OR lease_until < $10 THEN $12 ELSE lease_until END WHERE id = $1 AND version = $9 RETURNING lease_owner",
-                    ),
-                };
-                let query = Self::query(&sql)
-                    .bind(&negotiation.id)
-                    .bind(&negotiation.provider_pid)
-                    .bind(&negotiation.consumer_pid)
-                    .bind(negotiation.state.as_str())
-                    .bind(i64::from(negotiation.pending.is_some()))
-                    .bind(negotiation.pending.as_ref().map_or(0, |p| p.not_before_ms))
-                    .bind(negotiation.updated_at_ms)
-                    .bind(encode(negotiation))
-                    .bind(negotiation.version);
-                let query = match lease {
-                    Lease::Take { owner, now_ms, until_ms } => query.bind(now_ms).bind(owner).bind(until_ms),
-                    Lease::Keep | Lease::Release => query,
-                };
                 // The agreement row is written with the negotiation in every state in which the
                 // agreement can still change (it appears at `AGREED`; the consumer's signature
                 // joins it with the verification, which takes the provider to `FINALIZED`).
@@ -333,21 +314,52 @@ macro_rules! store_impl {
                     })
                     .map(|agreement| (agreement, encode(agreement)))
                     .filter(|(agreement, body)| !self.agreements.unchanged(&agreement.id, body));
-                let row = match agreement {
-                    Some((agreement, body)) => {
-                        let mut tx = self.pool.begin().await?;
-                        let row = query.fetch_optional(&mut *tx).await?;
-                        if row.is_some() {
-                            Self::insert_agreement(&mut tx, agreement, &body).await?;
-                        }
-                        tx.commit().await?;
-                        if row.is_some() {
-                            self.agreements.remember(&agreement.id, body);
-                        }
-                        row
-                    }
-                    None => query.fetch_optional(&self.pool).await?,
+                let mut tx = match agreement {
+                    Some(_) => Some(self.pool.begin().await?),
+                    None => None,
                 };
+                let body = encode(negotiation);
+                // First as if the process ids were those stored, which leaves their indexes
+                // alone; a write that learns a counter-party's id takes the second round.
+                let mut pids_known = true;
+                let row = loop {
+                    let sql = Self::sql(process_update_sql(
+                        "negotiations",
+                        &["provider_pid", "consumer_pid"],
+                        pids_known.then_some(Self::SAME_AS),
+                        lease,
+                    ));
+                    let query = Self::query(&sql)
+                        .bind(&negotiation.id)
+                        .bind(&negotiation.provider_pid)
+                        .bind(&negotiation.consumer_pid)
+                        .bind(negotiation.state.as_str())
+                        .bind(i64::from(negotiation.pending.is_some()))
+                        .bind(negotiation.pending.as_ref().map_or(0, |p| p.not_before_ms))
+                        .bind(negotiation.updated_at_ms)
+                        .bind(&body)
+                        .bind(negotiation.version);
+                    let query = match lease {
+                        Lease::Take { owner, now_ms, until_ms } => query.bind(now_ms).bind(owner).bind(until_ms),
+                        Lease::Keep | Lease::Release => query,
+                    };
+                    let row = match &mut tx {
+                        Some(tx) => query.fetch_optional(&mut **tx).await?,
+                        None => query.fetch_optional(&self.pool).await?,
+                    };
+                    if row.is_some() || !pids_known {
+                        break row;
+                    }
+                    pids_known = false;
+                };
+                if let (Some(tx), Some((agreement, body))) = (tx, agreement) {
+                    if row.is_some() {
+                        let mut tx = tx;
+                        Self::insert_agreement(&mut tx, agreement, &body).await?;
+                        tx.commit().await?;
+                        self.agreements.remember(&agreement.id, body);
+                    }
+                }
                 let Some(row) = row else {
                     return Err(StoreError::Conflict(negotiation.id.clone()));
                 };
@@ -424,33 +436,38 @@ macro_rules! store_impl {
 
             async fn write_transfer(&self, transfer: &mut Transfer, lease: Lease<'_>) -> Result<bool> {
                 let _writer = self.lock_writes().await;
-                let sql = match lease {
-                    Lease::Release => Self::sql(
-                        "UPDATE transfers SET provider_pid = $2, consumer_pid = $3, token_sha256 = $4, state = $5, pending = $6, not_before = $7, updated_at = $8, body = $9, version = version + 1, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND version = $10 RETURNING lease_owner",
-                    ),
-                    Lease::Keep => Self::sql(
-                        "UPDATE transfers SET provider_pid = $2, consumer_pid = $3, token_sha256 = $4, state = $5, pending = $6, not_before = $7, updated_at = $8, body = $9, version = version + 1 WHERE id = $1 AND version = $10 RETURNING lease_owner",
-                    ),
-                    Lease::Take { .. } => Self::sql(
-                        "UPDATE transfers SET provider_pid = $2, consumer_pid = $3, token_sha256 = $4, state = $5, pending = $6, not_before = $7, updated_at = $8, body = $9, version = version + 1, lease_owner = CASE WHEN lease_until IS NULL OR lease_until < $11 THEN $12 ELSE lease_owner END, lease_until = CASE WHEN lease_until IS NULL OR lease_until < $11 THEN $13 ELSE lease_until END WHERE id = $1 AND version = $10 RETURNING lease_owner",
-                    ),
+                let body = encode(transfer);
+                // As for negotiations: the indexed ids are rewritten only when they changed.
+                let mut ids_known = true;
+                let row = loop {
+                    let sql = Self::sql(process_update_sql(
+                        "transfers",
+                        &["provider_pid", "consumer_pid", "token_sha256"],
+                        ids_known.then_some(Self::SAME_AS),
+                        lease,
+                    ));
+                    let query = Self::query(&sql)
+                        .bind(&transfer.id)
+                        .bind(&transfer.provider_pid)
+                        .bind(&transfer.consumer_pid)
+                        .bind(&transfer.token_sha256)
+                        .bind(transfer.state.as_str())
+                        .bind(i64::from(transfer.pending.is_some()))
+                        .bind(transfer.pending.as_ref().map_or(0, |p| p.not_before_ms))
+                        .bind(transfer.updated_at_ms)
+                        .bind(&body)
+                        .bind(transfer.version);
+                    let query = match lease {
+                        Lease::Take { owner, now_ms, until_ms } => query.bind(now_ms).bind(owner).bind(until_ms),
+                        Lease::Keep | Lease::Release => query,
+                    };
+                    let row = query.fetch_optional(&self.pool).await?;
+                    if row.is_some() || !ids_known {
+                        break row;
+                    }
+                    ids_known = false;
                 };
-                let query = Self::query(&sql)
-                    .bind(&transfer.id)
-                    .bind(&transfer.provider_pid)
-                    .bind(&transfer.consumer_pid)
-                    .bind(&transfer.token_sha256)
-                    .bind(transfer.state.as_str())
-                    .bind(i64::from(transfer.pending.is_some()))
-                    .bind(transfer.pending.as_ref().map_or(0, |p| p.not_before_ms))
-                    .bind(transfer.updated_at_ms)
-                    .bind(encode(transfer))
-                    .bind(transfer.version);
-                let query = match lease {
-                    Lease::Take { owner, now_ms, until_ms } => query.bind(now_ms).bind(owner).bind(until_ms),
-                    Lease::Keep | Lease::Release => query,
-                };
-                let Some(row) = query.fetch_optional(&self.pool).await? else {
+                let Some(row) = row else {
                     return Err(StoreError::Conflict(transfer.id.clone()));
                 };
                 let holder: Option<String> = row.try_get("lease_owner")?;
@@ -942,6 +959,50 @@ fn transfer_by_pid_sql(which: Pid, role: Role) -> &'static str {
     }
 }
 
+/// The statement that writes a negotiation or transfer row: `$1` is its id, then come the
+/// indexed ids (`ids`), then state, pending, not_before, updated_at, body and the version read,
+/// then for a lease taken its time, owner and expiry.
+///
+/// With `same_as` (the backend's NULL-safe equality) the ids are compared instead of set, so
+/// that the write leaves their indexes alone: SQLite rewrites the entries of every index whose
+/// column is named in `SET`, changed or not. The caller writes again without it when the ids
+/// differ. State and due time are always set; `*_due` indexes only rows that owe a message.
+fn process_update_sql(
+    table: &str,
+    ids: &[&str],
+    same_as: Option<&str>,
+    lease: Lease<'_>,
+) -> String {
+    let mut set = String::new();
+    let mut matches = String::new();
+    let mut n = 2;
+    for id in ids {
+        match same_as {
+            Some(same_as) => matches.push_str(&format!(" AND {id}{same_as}${n}")),
+            None => set.push_str(&format!("{id} = ${n}, ")),
+        }
+        n += 1;
+    }
+    let (state, pending, not_before, updated_at, body, version) =
+        (n, n + 1, n + 2, n + 3, n + 4, n + 5);
+    let lease = match lease {
+        Lease::Keep => String::new(),
+        Lease::Release => ", lease_owner = NULL, lease_until = NULL".to_owned(),
+        // Free, expired, or already ours (a holder that goes on to its next message).
+        Lease::Take { .. } => {
+            let (now, owner, until) = (n + 6, n + 7, n + 8);
+            let free =
+                format!("lease_until IS NULL OR lease_until < ${now} OR lease_owner = ${owner}");
+            format!(
+                ", lease_owner = CASE WHEN {free} THEN ${owner} ELSE lease_owner END, lease_until = CASE WHEN {free} THEN ${until} ELSE lease_until END"
+            )
+        }
+    };
+    format!(
+        "UPDATE {table} SET {set}state = ${state}, pending = ${pending}, not_before = ${not_before}, updated_at = ${updated_at}, body = ${body}, version = version + 1{lease} WHERE id = $1 AND version = ${version}{matches} RETURNING lease_owner"
+    )
+}
+
 /// What a write does to the row's lease.
 #[derive(Debug, Clone, Copy)]
 enum Lease<'a> {
@@ -949,7 +1010,7 @@ enum Lease<'a> {
     Keep,
     /// Drop it (the holder has finished).
     Release,
-    /// Take it for `owner` if nobody holds a live one.
+    /// Take it for `owner` if nobody else holds a live one; renewed when `owner` holds it.
     Take {
         owner: &'a str,
         now_ms: i64,
