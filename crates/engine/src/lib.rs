@@ -22,6 +22,7 @@ mod negotiations;
 mod peer;
 mod signatures;
 mod transfers;
+mod waiting;
 mod witness;
 mod workers;
 
@@ -31,6 +32,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, broadcast};
 use tsunagu_store::Store;
+use waiting::Changed;
 
 pub use catalog::{CatalogEntry, CatalogOffer, CatalogQuery};
 pub use contracts::{CONTRACT_TERMS, ContractLibrary};
@@ -156,8 +158,14 @@ struct Inner {
     store: Arc<dyn Store>,
     peer: Arc<dyn Peer>,
     settings: Settings,
+    /// Wake the worker loops. Negotiation work never needs it now (a delivery goes on to what
+    /// came due meanwhile, and retries wait for the poll); transfers still queue work that way.
     negotiation_work: Notify,
     transfer_work: Notify,
+    /// Negotiations being delivered here, and what a handler wrote meanwhile (see `workers`).
+    negotiation_handovers: workers::Handovers<tsunagu_core::Negotiation>,
+    /// Who waits for which process (see `waiting`).
+    waiters: waiting::Waiters,
     events: broadcast::Sender<ProcessEvent>,
     ledger: Option<Arc<ledger::Ledger>>,
     /// The apps' handlers of inbox assets, by asset id (see `inbox`).
@@ -199,6 +207,8 @@ impl Connector {
                 settings,
                 negotiation_work: Notify::new(),
                 transfer_work: Notify::new(),
+                negotiation_handovers: Default::default(),
+                waiters: Default::default(),
                 events: broadcast::channel(4096).0,
                 ledger: settings_ledger.map(|settings| Arc::new(ledger::Ledger::new(settings))),
                 inbox_handlers: Default::default(),
@@ -291,6 +301,9 @@ impl Connector {
                 &negotiation.counter_party_address,
             );
         }
+        self.inner
+            .waiters
+            .announce(&negotiation.id, Changed::Negotiation(negotiation.state));
         let _ = self.inner.events.send(ProcessEvent::Negotiation {
             id: negotiation.id.clone(),
             state: negotiation.state,
@@ -302,6 +315,9 @@ impl Connector {
             ledger.transfer_changed(transfer);
             self.dealt_with(&transfer.counter_party_id, &transfer.counter_party_address);
         }
+        self.inner
+            .waiters
+            .announce(&transfer.id, Changed::Transfer(transfer.state));
         let _ = self.inner.events.send(ProcessEvent::Transfer {
             id: transfer.id.clone(),
             state: transfer.state,
@@ -315,34 +331,19 @@ impl Connector {
         done: impl Fn(tsunagu_core::NegotiationState) -> bool,
         timeout: Duration,
     ) -> Result<tsunagu_core::Negotiation, EngineError> {
-        let mut events = self.subscribe();
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let negotiation = self.negotiation(id).await?;
-            if done(negotiation.state) {
-                return Ok(negotiation);
-            }
-            loop {
-                match tokio::time::timeout_at(deadline, events.recv()).await {
-                    Err(_) => {
-                        return Err(EngineError::Conflict(format!(
-                            "negotiation {id} is still {} after {timeout:?}",
-                            negotiation.state
-                        )));
-                    }
-                    // The event says the new state; the store is read again only when it
-                    // is the one waited for, or when events were missed.
-                    Ok(Ok(ProcessEvent::Negotiation { id: changed, state })) if changed == id => {
-                        if done(state) {
-                            break;
-                        }
-                    }
-                    Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
-                    Ok(Err(broadcast::error::RecvError::Closed)) => break,
-                    Ok(Ok(_)) => continue,
-                }
-            }
-        }
+        self.wait_for(
+            "negotiation",
+            id,
+            timeout,
+            || self.negotiation(id),
+            |negotiation| negotiation.state,
+            |changed| match changed {
+                Changed::Negotiation(state) => Some(state),
+                Changed::Transfer(_) => None,
+            },
+            done,
+        )
+        .await
     }
 
     /// Waits until transfer `id` is in a state `done` accepts, or `timeout` passes.
@@ -352,34 +353,19 @@ impl Connector {
         done: impl Fn(tsunagu_core::TransferState) -> bool,
         timeout: Duration,
     ) -> Result<tsunagu_core::Transfer, EngineError> {
-        let mut events = self.subscribe();
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let transfer = self.transfer(id).await?;
-            if done(transfer.state) {
-                return Ok(transfer);
-            }
-            loop {
-                match tokio::time::timeout_at(deadline, events.recv()).await {
-                    Err(_) => {
-                        return Err(EngineError::Conflict(format!(
-                            "transfer {id} is still {} after {timeout:?}",
-                            transfer.state
-                        )));
-                    }
-                    // The event says the new state; the store is read again only when it
-                    // is the one waited for, or when events were missed.
-                    Ok(Ok(ProcessEvent::Transfer { id: changed, state })) if changed == id => {
-                        if done(state) {
-                            break;
-                        }
-                    }
-                    Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
-                    Ok(Err(broadcast::error::RecvError::Closed)) => break,
-                    Ok(Ok(_)) => continue,
-                }
-            }
-        }
+        self.wait_for(
+            "transfer",
+            id,
+            timeout,
+            || self.transfer(id),
+            |transfer| transfer.state,
+            |changed| match changed {
+                Changed::Transfer(state) => Some(state),
+                Changed::Negotiation(_) => None,
+            },
+            done,
+        )
+        .await
     }
 }
 
