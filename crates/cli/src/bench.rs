@@ -74,10 +74,23 @@ async fn negotiation_phase(
     options: &DspOptions,
 ) -> anyhow::Result<NegotiationFigures> {
     // One warm-up negotiation so connection pools, caches and statement caches are filled.
-    negotiate(&consumer.connector, provider, offer.clone()).await?;
+    negotiate(
+        &consumer.connector,
+        &Counterparty::of(provider),
+        offer.clone(),
+    )
+    .await?;
     let started = Instant::now();
+    // Each negotiation is a task of its own, as the requests of separate clients would be.
     let results = futures::stream::iter(0..options.negotiations)
-        .map(|_| negotiate(&consumer.connector, provider, offer.clone()))
+        .map(|_| {
+            let (consumer, provider, offer) = (
+                consumer.connector.clone(),
+                Counterparty::of(provider),
+                offer.clone(),
+            );
+            tokio::spawn(async move { negotiate(&consumer, &provider, offer).await })
+        })
         .buffer_unordered(options.concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
@@ -85,7 +98,7 @@ async fn negotiation_phase(
     let mut latencies = Vec::with_capacity(results.len());
     let mut finalized = 0;
     for result in results {
-        let (latency, state, _) = result?;
+        let (latency, state, _) = result??;
         latencies.push(latency);
         if state == NegotiationState::Finalized {
             finalized += 1;
@@ -242,16 +255,31 @@ async fn publish(
         .context("the published asset is not in the catalog")
 }
 
+/// Whom a benchmark negotiation is with.
+struct Counterparty {
+    dsp_url: String,
+    participant_id: String,
+}
+
+impl Counterparty {
+    fn of(node: &Node) -> Counterparty {
+        Counterparty {
+            dsp_url: node.dsp_url(),
+            participant_id: node.connector.participant_id().to_owned(),
+        }
+    }
+}
+
 async fn negotiate(
     consumer: &Connector,
-    provider: &Node,
+    provider: &Counterparty,
     offer: serde_json::Value,
 ) -> anyhow::Result<(Duration, NegotiationState, Option<String>)> {
     let started = Instant::now();
     let negotiation = consumer
         .start_negotiation(StartNegotiation {
-            counter_party_address: provider.dsp_url(),
-            counter_party_id: provider.connector.participant_id().to_owned(),
+            counter_party_address: provider.dsp_url.clone(),
+            counter_party_id: provider.participant_id.clone(),
             offer,
         })
         .await?;
@@ -295,7 +323,8 @@ pub async fn dsp(options: DspOptions) -> anyhow::Result<DspReport> {
     // Transfer.
     let size = options.transfer_mb << 20;
     let offer = publish(&provider, &consumer, "bench-large", size).await?;
-    let (_, state, agreement) = negotiate(&consumer.connector, &provider, offer).await?;
+    let (_, state, agreement) =
+        negotiate(&consumer.connector, &Counterparty::of(&provider), offer).await?;
     if state != NegotiationState::Finalized {
         bail!("the transfer's negotiation ended {state}");
     }

@@ -9,6 +9,9 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use tsunagu::{bench, config::Config, demo, node, operator, verify};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "tsunagu",
