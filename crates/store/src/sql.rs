@@ -77,10 +77,7 @@ impl SqliteStore {
     async fn connect_with(options: SqliteConnectOptions) -> Result<SqliteStore> {
         let path = options.get_filename().to_owned();
         if path.as_os_str().is_empty() || path == Path::new(":memory:") {
-            return Err(StoreError::Sqlite(lite::SqliteError::Column {
-                column: "database_url".into(),
-                problem: "an in-memory SQLite database cannot be used; name a file",
-            }));
+            return Err(StoreError::Sqlite(lite::SqliteError::InMemory));
         }
         // Migrations keep running through sqlx, on a connection of their own, so that a
         // database made by an earlier tsunagu carries on from the migrations it records.
@@ -200,7 +197,12 @@ impl UniqueViolation for sqlx::Error {
 
 impl UniqueViolation for lite::SqliteError {
     fn is_unique_violation(&self) -> bool {
-        lite::SqliteError::is_unique_violation(self)
+        matches!(
+            self,
+            lite::SqliteError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        )
     }
 }
 

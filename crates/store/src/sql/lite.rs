@@ -39,17 +39,8 @@ pub enum SqliteError {
         column: String,
         problem: &'static str,
     },
-}
-
-impl SqliteError {
-    pub(super) fn is_unique_violation(&self) -> bool {
-        matches!(
-            self,
-            SqliteError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
-                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                    || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-        )
-    }
+    #[error("database_url: an in-memory SQLite database cannot be used; name a file")]
+    InMemory,
 }
 
 type Result<T> = std::result::Result<T, SqliteError>;
